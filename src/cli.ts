@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { checkConfigFile } from "./config/load.js";
+import { formatProblem } from "./config/problems.js";
+import { createLogger } from "./logging.js";
+import { Service } from "./service.js";
+import { VERSION } from "./version.js";
+
+const USAGE = `langfuse-otel-receiver ${VERSION}
+
+Usage:
+  langfuse-otel-receiver run --config <file>        start the daemon
+  langfuse-otel-receiver validate --config <file>   check a config without starting anything
+
+Options:
+  -c, --config <file>   YAML pipeline configuration (default: config/pipeline.yaml)
+  -h, --help            show this help
+  -v, --version         print the version`;
+
+async function validate(file: string): Promise<number> {
+  const { problems } = await checkConfigFile(file);
+  if (problems.length === 0) {
+    process.stdout.write(`${file}: configuration is valid\n`);
+    return 0;
+  }
+  for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+  process.stderr.write(`${problems.length} problem${problems.length === 1 ? "" : "s"} found\n`);
+  return 1;
+}
+
+async function run(file: string): Promise<number> {
+  const { config, problems } = await checkConfigFile(file);
+  if (config === undefined) {
+    for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    return 1;
+  }
+  const logger = createLogger(config.logs);
+  const service = new Service(config, { logger });
+  try {
+    await service.start();
+  } catch (error) {
+    logger.fatal({ err: error }, "daemon could not start");
+    return 1;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting at once");
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      service.shutdown().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c", default: "config/pipeline.yaml" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  switch (command) {
+    case "run":
+      return run(values.config!);
+    case "validate":
+      return validate(values.config!);
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Every server and connection is closed by now, so the process ends on its own once pino has
+    // flushed; the timer only guards against a library that keeps a handle open.
+    setTimeout(() => process.exit(code), 3000).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`fatal: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

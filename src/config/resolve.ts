@@ -1,0 +1,215 @@
+import { z } from "zod";
+import type { ComponentRegistry } from "../components.js";
+import { parseComponentId, type ComponentId, type ExporterFactory, type ProcessorFactory, type ProcessorCapability, type ReceiverFactory } from "../pipeline/component.js";
+import type { ConfigProblem } from "./problems.js";
+import { didYouMean } from "./suggest.js";
+import { durationMs } from "./units.js";
+import { zodProblems } from "./zod-problems.js";
+
+const PIPELINE_TYPES = ["events"] as const;
+
+const pipelineSchema = z.strictObject({
+  receivers: z.array(z.string()).min(1, "list at least one receiver"),
+  processors: z.array(z.string()).default([]),
+  exporters: z.array(z.string()).min(1, "list at least one exporter"),
+});
+
+const sectionSchema = z.preprocess((value) => value ?? {}, z.record(z.string(), z.unknown()));
+
+const rootSchema = z.strictObject({
+  receivers: sectionSchema,
+  processors: sectionSchema,
+  exporters: sectionSchema,
+  service: z.strictObject({
+    pipelines: z.record(z.string(), pipelineSchema).refine((pipelines) => Object.keys(pipelines).length > 0, "define at least one pipeline"),
+    telemetry: z
+      .strictObject({
+        logs: z
+          .strictObject({
+            level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+            /** `json` for log collectors, `pretty` for people at a terminal. */
+            format: z.enum(["json", "pretty"]).default("json"),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default. */
+    shutdown_timeout: durationMs.default(25_000),
+  }),
+});
+
+export interface ResolvedComponent<F> {
+  id: ComponentId;
+  factory: F;
+  config: unknown;
+}
+
+export interface ResolvedPipeline {
+  id: string;
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+export interface ResolvedConfig {
+  receivers: Map<string, ResolvedComponent<ReceiverFactory>>;
+  processors: Map<string, ResolvedComponent<ProcessorFactory>>;
+  exporters: Map<string, ResolvedComponent<ExporterFactory>>;
+  pipelines: ResolvedPipeline[];
+  logs: { level: string; format: "json" | "pretty" };
+  shutdownTimeoutMs: number;
+}
+
+type Section = "receivers" | "processors" | "exporters";
+
+function resolveSection<F extends ReceiverFactory | ProcessorFactory | ExporterFactory>(
+  section: Section,
+  entries: Record<string, unknown>,
+  factories: ReadonlyMap<string, F>,
+  problems: ConfigProblem[],
+): Map<string, ResolvedComponent<F>> {
+  const resolved = new Map<string, ResolvedComponent<F>>();
+  for (const [text, raw] of Object.entries(entries)) {
+    const id = parseComponentId(text);
+    if (id === undefined) {
+      problems.push({ path: [section, text], message: `"${text}" is not a component id: write type or type/name (lower_snake_case type)`, atKey: true });
+      continue;
+    }
+    const factory = factories.get(id.type);
+    if (factory === undefined) {
+      const known = [...factories.keys()];
+      problems.push({
+        path: [section, text],
+        message: `unknown ${section.slice(0, -1)} type "${id.type}"${didYouMean(id.type, known)}; known: ${known.join(", ")}`,
+        atKey: true,
+      });
+      continue;
+    }
+    const parsed = factory.configSchema.safeParse(raw ?? {});
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, factory.configSchema, [section, text]));
+      continue;
+    }
+    resolved.set(text, { id, factory, config: parsed.data });
+  }
+  return resolved;
+}
+
+const CAPABILITY_PROVIDER: Record<ProcessorCapability, { processor: string; why: string }> = {
+  validated_events: { processor: "validate", why: "Langfuse's worker reads only events in the normalised form validate produces" },
+  project_scope: { processor: "auth", why: "object keys and queue jobs are per project, and auth resolves the project from the request's key" },
+};
+
+function checkReferences(
+  pipelineId: string,
+  kind: Section,
+  list: string[],
+  defined: ReadonlyMap<string, unknown>,
+  declared: Record<string, unknown>,
+  problems: ConfigProblem[],
+): void {
+  const seen = new Set<string>();
+  list.forEach((reference, index) => {
+    const path = ["service", "pipelines", pipelineId, kind, index];
+    if (seen.has(reference)) problems.push({ path, message: `${reference} is listed twice` });
+    seen.add(reference);
+    if (!defined.has(reference) && !(reference in declared)) {
+      problems.push({ path, message: `references ${kind.slice(0, -1)} "${reference}", which is not configured under ${kind}${didYouMean(reference, Object.keys(declared))}` });
+    }
+  });
+}
+
+/** The processor order rules: what each processor needs must come from one listed before it. */
+function checkProcessorOrder(pipeline: ResolvedPipeline, processors: ReadonlyMap<string, ResolvedComponent<ProcessorFactory>>, problems: ConfigProblem[]): void {
+  const provided = new Set<ProcessorCapability>();
+  pipeline.processors.forEach((reference, index) => {
+    const component = processors.get(reference);
+    if (component === undefined) return;
+    for (const requirement of component.factory.requires) {
+      if (!provided.has(requirement.capability)) {
+        const provider = CAPABILITY_PROVIDER[requirement.capability].processor;
+        problems.push({
+          path: ["service", "pipelines", pipeline.id, "processors", index],
+          message: `${reference} must come after ${provider}: ${requirement.reason}`,
+        });
+      }
+    }
+    for (const capability of component.factory.provides) provided.add(capability);
+  });
+  for (const [capability, { processor, why }] of Object.entries(CAPABILITY_PROVIDER) as Array<[ProcessorCapability, { processor: string; why: string }]>) {
+    if (!provided.has(capability)) {
+      problems.push({ path: ["service", "pipelines", pipeline.id, "processors"], message: `an events pipeline needs the ${processor} processor: ${why}` });
+    }
+  }
+}
+
+/** A queue exporter's jobs point at blobs, so a blob exporter must run before it for each group. */
+function checkExporterOrder(pipeline: ResolvedPipeline, exporters: ReadonlyMap<string, ResolvedComponent<ExporterFactory>>, problems: ConfigProblem[]): void {
+  let blobSeen = false;
+  pipeline.exporters.forEach((reference, index) => {
+    const component = exporters.get(reference);
+    if (component === undefined) return;
+    if (component.factory.role === "blob") blobSeen = true;
+    else if (!blobSeen) {
+      problems.push({
+        path: ["service", "pipelines", pipeline.id, "exporters", index],
+        message: `${reference} enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it`,
+      });
+    }
+  });
+}
+
+/**
+ * Checks a whole configuration without starting anything and returns every problem found, the
+ * dry run behind `validate` and the first step of `run`.
+ */
+export function resolveConfig(raw: unknown, registry: ComponentRegistry): { config?: ResolvedConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const root = rootSchema.safeParse(raw ?? {});
+  if (!root.success) {
+    problems.push(...zodProblems(root.error, rootSchema, []));
+    // Still check the components that can be read, so one run lists as much as possible.
+  }
+  const value = (raw ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const asSection = (section: Section) => {
+    const entries = value[section];
+    return entries !== null && typeof entries === "object" && !Array.isArray(entries) ? entries : {};
+  };
+  const receivers = resolveSection("receivers", asSection("receivers"), registry.receivers, problems);
+  const processors = resolveSection("processors", asSection("processors"), registry.processors, problems);
+  const exporters = resolveSection("exporters", asSection("exporters"), registry.exporters, problems);
+  if (!root.success) return { problems };
+
+  const pipelines: ResolvedPipeline[] = [];
+  for (const [pipelineId, lists] of Object.entries(root.data.service.pipelines)) {
+    const type = pipelineId.split("/")[0]!;
+    if (!(PIPELINE_TYPES as readonly string[]).includes(type) || parseComponentId(pipelineId) === undefined) {
+      problems.push({
+        path: ["service", "pipelines", pipelineId],
+        message: `unknown pipeline type "${type}"${didYouMean(type, PIPELINE_TYPES)}; write ${PIPELINE_TYPES.map((known) => `${known} or ${known}/<name>`).join(", ")}`,
+        atKey: true,
+      });
+      continue;
+    }
+    const pipeline: ResolvedPipeline = { id: pipelineId, ...lists };
+    checkReferences(pipelineId, "receivers", pipeline.receivers, receivers, root.data.receivers, problems);
+    checkReferences(pipelineId, "processors", pipeline.processors, processors, root.data.processors, problems);
+    checkReferences(pipelineId, "exporters", pipeline.exporters, exporters, root.data.exporters, problems);
+    // Order rules only make sense once every listed component is known and valid.
+    if (pipeline.processors.every((name) => processors.has(name))) checkProcessorOrder(pipeline, processors, problems);
+    if (pipeline.exporters.every((name) => exporters.has(name))) checkExporterOrder(pipeline, exporters, problems);
+    pipelines.push(pipeline);
+  }
+  if (problems.length > 0) return { problems };
+  return {
+    config: {
+      receivers,
+      processors,
+      exporters,
+      pipelines,
+      logs: root.data.service.telemetry.logs,
+      shutdownTimeoutMs: root.data.service.shutdown_timeout,
+    },
+    problems,
+  };
+}

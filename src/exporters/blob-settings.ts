@@ -1,0 +1,11 @@
+import { z } from "zod";
+import { DEFAULT_MAX_SEGMENT_BYTES, MIN_MAX_SEGMENT_BYTES } from "../model/blob-keys.js";
+import { integer } from "../config/units.js";
+
+/** Settings every blob exporter shares: the key layout must match what the Langfuse worker is told. */
+export const blobLayoutFields = {
+  /** Prepended raw to every key, like LANGFUSE_S3_EVENT_UPLOAD_PREFIX (self-hosted default `events/`). */
+  prefix: z.string().default(""),
+  /** LANGFUSE_S3_EVENT_KEY_MAX_SEGMENT_BYTES; must match the worker's setting. */
+  max_segment_bytes: integer({ min: MIN_MAX_SEGMENT_BYTES, max: DEFAULT_MAX_SEGMENT_BYTES }).default(DEFAULT_MAX_SEGMENT_BYTES),
+};

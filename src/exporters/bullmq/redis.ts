@@ -1,0 +1,65 @@
+import { Redis, Cluster, type RedisOptions } from "ioredis";
+import { z } from "zod";
+import { durationMs, flag } from "../../config/units.js";
+
+export const redisConfigSchema = z
+  .strictObject({
+    /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
+    url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+    /** Langfuse's REDIS_KEY_PREFIX: BullMQ's prefix (default `bull`) and the raw prefix of other keys. */
+    key_prefix: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** Redis Cluster seed nodes (`host:port`); turns on Langfuse's cluster queue naming and sharding. */
+    cluster_nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "expected host:port")).min(1).optional(),
+    connect_timeout: durationMs.default(5_000),
+    /** A command that gets no answer in this time fails (and the request gets a retryable error). */
+    command_timeout: durationMs.default(10_000),
+    /** Langfuse's LANGFUSE_BULLMQ_SKIP_REDIS_VERSION_CHECK. */
+    skip_version_check: flag.default(false),
+  })
+  .strict();
+
+export type RedisConfig = z.output<typeof redisConfigSchema>;
+export type RedisClient = Redis | Cluster;
+
+/** Reconnect quickly at first, then every 5 s at most, forever: the daemon outlives Redis outages. */
+function retryDelay(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times - 1, 6), 5_000);
+}
+
+/**
+ * A producer connection. `enableOfflineQueue: false` makes commands fail at once while Redis is
+ * away, so clients get a quick retryable answer instead of a request that hangs.
+ */
+export function createRedisClient(config: RedisConfig, onError: (error: Error) => void): RedisClient {
+  const options: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectTimeout: config.connect_timeout,
+    commandTimeout: config.command_timeout,
+    keepAlive: 10_000,
+    retryStrategy: retryDelay,
+    username: config.username,
+    password: config.password,
+  };
+  const client: RedisClient =
+    config.cluster_nodes !== undefined
+      ? new Cluster(
+          config.cluster_nodes.map((node) => {
+            const [host, port] = node.split(":");
+            return { host: host!, port: Number(port) };
+          }),
+          { redisOptions: options, enableOfflineQueue: false, clusterRetryStrategy: retryDelay, dnsLookup: (address, callback) => callback(null, address) },
+        )
+      : new Redis(config.url, options);
+  client.on("error", onError);
+  return client;
+}
+
+/** Whether commands can be sent right now. */
+export function isReady(client: RedisClient): boolean {
+  return client.status === "ready";
+}

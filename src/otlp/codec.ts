@@ -1,0 +1,214 @@
+import type Long from "long";
+import type { AnyValue, KeyValue, ResourceSpans, Span } from "../model/otlp.js";
+import { InvalidDataError } from "../pipeline/errors.js";
+import {
+  ANY_TYPE_URL_RETRY_INFO,
+  ExportTraceServiceRequest,
+  ExportTraceServiceResponse,
+  RetryInfo,
+  RpcStatus,
+} from "./schema.js";
+
+/** The two OTLP encodings; responses use the encoding of the request. */
+export type OtlpFormat = "protobuf" | "json";
+
+type Message = Record<string, unknown>;
+
+/**
+ * Whether a field was on the wire. protobufjs keeps defaults on the prototype, but creates an own
+ * (possibly empty) array for every repeated field; empty ones are treated as absent, as
+ * `toObject({defaults: false})` and OTLP/JSON encoders do.
+ */
+function has(message: Message, field: string): boolean {
+  if (!Object.hasOwn(message, field)) return false;
+  const value = message[field];
+  return !Array.isArray(value) || value.length > 0;
+}
+
+function hex(bytes: unknown): string {
+  const view = bytes as Uint8Array;
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("hex");
+}
+
+function base64(bytes: unknown): string {
+  const view = bytes as Uint8Array;
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("base64");
+}
+
+function decimal(value: unknown): string {
+  return typeof value === "number" ? String(value) : (value as Long).toString();
+}
+
+function anyValue(message: Message): AnyValue {
+  switch (message.value) {
+    case "stringValue":
+      return { stringValue: message.stringValue as string };
+    case "boolValue":
+      return { boolValue: message.boolValue as boolean };
+    case "intValue":
+      return { intValue: decimal(message.intValue) };
+    case "doubleValue":
+      return { doubleValue: message.doubleValue as number };
+    case "arrayValue":
+      return { arrayValue: { values: ((message.arrayValue as Message).values as Message[] | undefined ?? []).map(anyValue) } };
+    case "kvlistValue":
+      return { kvlistValue: { values: keyValues(((message.kvlistValue as Message).values as Message[] | undefined) ?? []) } };
+    case "bytesValue":
+      return { bytesValue: base64(message.bytesValue) };
+    default:
+      return {};
+  }
+}
+
+function keyValues(list: Message[]): KeyValue[] {
+  return list.map((item) => (has(item, "value") ? { key: item.key as string, value: anyValue(item.value as Message) } : { key: item.key as string }));
+}
+
+/** Copies the fields that were present on the wire; absent fields stay absent, as in OTLP/JSON. */
+function copyScalars(target: Record<string, unknown>, message: Message, fields: readonly string[]): void {
+  for (const field of fields) if (has(message, field)) target[field] = message[field];
+}
+
+function span(message: Message): Span {
+  const result: Span & Record<string, unknown> = {};
+  if (has(message, "traceId")) result.traceId = hex(message.traceId);
+  if (has(message, "spanId")) result.spanId = hex(message.spanId);
+  copyScalars(result, message, ["traceState"]);
+  if (has(message, "parentSpanId")) result.parentSpanId = hex(message.parentSpanId);
+  copyScalars(result, message, ["flags", "name", "kind"]);
+  if (has(message, "startTimeUnixNano")) result.startTimeUnixNano = decimal(message.startTimeUnixNano);
+  if (has(message, "endTimeUnixNano")) result.endTimeUnixNano = decimal(message.endTimeUnixNano);
+  if (has(message, "attributes")) result.attributes = keyValues(message.attributes as Message[]);
+  copyScalars(result, message, ["droppedAttributesCount"]);
+  if (has(message, "events")) {
+    result.events = (message.events as Message[]).map((event) => {
+      const out: Record<string, unknown> = {};
+      if (has(event, "timeUnixNano")) out.timeUnixNano = decimal(event.timeUnixNano);
+      copyScalars(out, event, ["name"]);
+      if (has(event, "attributes")) out.attributes = keyValues(event.attributes as Message[]);
+      copyScalars(out, event, ["droppedAttributesCount"]);
+      return out;
+    });
+  }
+  copyScalars(result, message, ["droppedEventsCount"]);
+  if (has(message, "links")) {
+    result.links = (message.links as Message[]).map((link) => {
+      const out: Record<string, unknown> = {};
+      if (has(link, "traceId")) out.traceId = hex(link.traceId);
+      if (has(link, "spanId")) out.spanId = hex(link.spanId);
+      copyScalars(out, link, ["traceState"]);
+      if (has(link, "attributes")) out.attributes = keyValues(link.attributes as Message[]);
+      copyScalars(out, link, ["droppedAttributesCount", "flags"]);
+      return out;
+    });
+  }
+  copyScalars(result, message, ["droppedLinksCount"]);
+  if (has(message, "status")) {
+    const status = message.status as Message;
+    const out: Record<string, unknown> = {};
+    copyScalars(out, status, ["message", "code"]);
+    result.status = out;
+  }
+  return result;
+}
+
+function attributesHolder(message: Message): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  copyScalars(out, message, ["name", "version"]);
+  if (has(message, "attributes")) out.attributes = keyValues(message.attributes as Message[]);
+  copyScalars(out, message, ["droppedAttributesCount"]);
+  return out;
+}
+
+/**
+ * Decodes an OTLP/protobuf `ExportTraceServiceRequest` into the in-memory OTLP shape:
+ * ids as lower-case hex, 64-bit integers as decimal strings, bytes values as base64.
+ */
+export function decodeProtobufTraceRequest(body: Uint8Array): ResourceSpans[] {
+  let request: Message;
+  try {
+    request = ExportTraceServiceRequest.decode(body) as unknown as Message;
+  } catch (error) {
+    throw new InvalidDataError(`cannot decode the OTLP protobuf body: ${(error as Error).message}`);
+  }
+  if (!has(request, "resourceSpans")) return [];
+  return (request.resourceSpans as Message[]).map((resourceSpans) => {
+    const out: ResourceSpans & Record<string, unknown> = {};
+    if (has(resourceSpans, "resource")) out.resource = attributesHolder(resourceSpans.resource as Message);
+    if (has(resourceSpans, "scopeSpans")) {
+      out.scopeSpans = (resourceSpans.scopeSpans as Message[]).map((scopeSpans) => {
+        const scoped: Record<string, unknown> = {};
+        if (has(scopeSpans, "scope")) scoped.scope = attributesHolder(scopeSpans.scope as Message);
+        if (has(scopeSpans, "spans")) scoped.spans = (scopeSpans.spans as Message[]).map(span);
+        copyScalars(scoped, scopeSpans, ["schemaUrl"]);
+        return scoped;
+      });
+    }
+    copyScalars(out, resourceSpans, ["schemaUrl"]);
+    return out;
+  });
+}
+
+/**
+ * Parses an OTLP/JSON body. Ids and values stay as the client sent them (the converter reads
+ * hex strings verbatim); only the top-level shape is checked here.
+ */
+export function decodeJsonTraceRequest(body: Buffer): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch (error) {
+    throw new InvalidDataError(`cannot parse the OTLP JSON body: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidDataError("the OTLP JSON body must be an object with a resourceSpans array");
+  }
+  const resourceSpans = (parsed as { resourceSpans?: unknown }).resourceSpans;
+  if (resourceSpans === undefined || resourceSpans === null) return [];
+  if (!Array.isArray(resourceSpans)) throw new InvalidDataError("resourceSpans must be an array");
+  return resourceSpans;
+}
+
+export interface PartialSuccess {
+  rejectedSpans: number;
+  errorMessage: string;
+}
+
+/** `ExportTraceServiceResponse`; `partial_success` only when something was rejected or needs saying. */
+export function encodeExportResponse(format: OtlpFormat, partialSuccess?: PartialSuccess): Buffer {
+  if (format === "json") {
+    const body = partialSuccess
+      ? { partialSuccess: { rejectedSpans: String(partialSuccess.rejectedSpans), errorMessage: partialSuccess.errorMessage } }
+      : {};
+    return Buffer.from(JSON.stringify(body));
+  }
+  const message = partialSuccess ? { partialSuccess: { rejectedSpans: partialSuccess.rejectedSpans, errorMessage: partialSuccess.errorMessage } } : {};
+  return Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(message)).finish());
+}
+
+function retryInfoAny(retryAfterMs: number): { typeUrl: string; value: Uint8Array } {
+  const seconds = Math.floor(retryAfterMs / 1000);
+  const nanos = (retryAfterMs % 1000) * 1_000_000;
+  const value = RetryInfo.encode(RetryInfo.fromObject({ retryDelay: { seconds, nanos } })).finish();
+  return { typeUrl: ANY_TYPE_URL_RETRY_INFO, value };
+}
+
+/**
+ * A `google.rpc.Status`, the body OTLP prescribes for every HTTP error and the gRPC
+ * `grpc-status-details-bin` trailer. Retryable refusals carry a RetryInfo detail.
+ */
+export function encodeRpcStatus(format: OtlpFormat, code: number, message: string, retryAfterMs?: number): Buffer {
+  if (format === "json") {
+    const body: Record<string, unknown> = { code, message };
+    if (retryAfterMs !== undefined) {
+      const seconds = Math.floor(retryAfterMs / 1000);
+      const fraction = retryAfterMs % 1000;
+      body.details = [
+        { "@type": ANY_TYPE_URL_RETRY_INFO, retryDelay: fraction === 0 ? `${seconds}s` : `${(retryAfterMs / 1000).toFixed(3)}s` },
+      ];
+    }
+    return Buffer.from(JSON.stringify(body));
+  }
+  const details = retryAfterMs === undefined ? [] : [retryInfoAny(retryAfterMs)];
+  return Buffer.from(RpcStatus.encode(RpcStatus.fromObject({ code, message, details })).finish());
+}

@@ -1,0 +1,77 @@
+import type { Logger } from "pino";
+import { entityTypeOf } from "../model/events.js";
+import type { EventBatch } from "./batch.js";
+import type { EventsExporter } from "./component.js";
+import { PermanentError, RetryableError, isPipelineError } from "./errors.js";
+import { ExportGroup, type ExportFailure, type ExportRequest } from "./export.js";
+import type { ProjectScope } from "./payload.js";
+
+/**
+ * Turns the batch's groups into export groups. Groups whose first event has no body id are
+ * skipped: Langfuse stores nothing for them (no key can be built) yet answers them as successes.
+ */
+export function prepareExportGroups(batch: EventBatch): ExportGroup[] {
+  const groups: ExportGroup[] = [];
+  for (const group of batch.groups) {
+    const first = group[0]!.event;
+    const entityType = entityTypeOf(first.type);
+    const bodyId = first.body?.id;
+    if (entityType === undefined || entityType === "sdk_log" || typeof bodyId !== "string" || bodyId === "") continue;
+    groups.push(
+      new ExportGroup(
+        entityType,
+        bodyId,
+        group.map((record) => record.event),
+      ),
+    );
+  }
+  return groups;
+}
+
+export interface NamedExporter {
+  id: string;
+  exporter: EventsExporter;
+}
+
+/**
+ * Runs the exporters in the order the pipeline lists them; each one gets a group only after
+ * every exporter before it succeeded for that group, so a queue job never points at a blob that
+ * was not written. If any group failed anywhere, the request fails: retryable if any failure was.
+ */
+export async function runExporterChain(
+  batch: EventBatch & { context: { scope: ProjectScope } },
+  exporters: readonly NamedExporter[],
+  logger: Logger,
+): Promise<number> {
+  let live = prepareExportGroups(batch);
+  const exportedCount = live.length;
+  const failures: Array<ExportFailure & { exporter: string }> = [];
+  for (const { id, exporter } of exporters) {
+    if (live.length === 0) break;
+    const request: ExportRequest = { context: batch.context, groups: live };
+    const failed = await exporter.exportGroups(request);
+    if (failed.length === 0) continue;
+    const failedGroups = new Set(failed.map((failure) => failure.group));
+    live = live.filter((group) => !failedGroups.has(group));
+    for (const failure of failed) failures.push({ ...failure, exporter: id });
+  }
+  if (failures.length > 0) throw summarise(failures, exportedCount, logger);
+  return exportedCount;
+}
+
+function summarise(failures: Array<ExportFailure & { exporter: string }>, total: number, logger: Logger): Error {
+  const first = failures[0]!;
+  const retryable = failures.filter((failure) => !isPipelineError(failure.error) || failure.error.intent === "retryable");
+  const byExporter = new Map<string, number>();
+  for (const failure of failures) byExporter.set(failure.exporter, (byExporter.get(failure.exporter) ?? 0) + 1);
+  const where = [...byExporter].map(([exporter, count]) => `${exporter}: ${count}`).join(", ");
+  const message = `export failed for ${failures.length} of ${total} groups (${where}): ${first.error.message}`;
+  logger.warn({ failedGroups: failures.length, groups: total, err: first.error }, "export failed");
+  if (retryable.length > 0) {
+    const retryAfterMs = Math.max(
+      ...retryable.map((failure) => (failure.error instanceof RetryableError ? failure.error.retryAfterMs : 1000)),
+    );
+    return new RetryableError(message, retryAfterMs, { cause: first.error });
+  }
+  return new PermanentError(message, { cause: first.error });
+}

@@ -1,0 +1,64 @@
+/**
+ * The narrow interface between receivers and pipelines. A receiver decodes a request into a
+ * payload, describes where it came from in a RequestContext, and hands both to a PayloadConsumer.
+ * The promise resolves once the data is exported (or refused per item); it rejects with a
+ * PipelineError when the request as a whole cannot be accepted.
+ */
+
+/** What Langfuse calls the ingestion `source`: it decides job delays and `skipS3List`. */
+export type IngestionSource = "otel" | "api";
+
+export type TracePayload =
+  /** OTLP trace data: the `resourceSpans` array in the shape of src/model/otlp.ts. */
+  | { kind: "otlp"; resourceSpans: unknown[] }
+  /** A Langfuse ingestion batch (`POST /api/public/ingestion`), events unchecked. */
+  | { kind: "ingestion"; events: unknown[] };
+
+/** The project an authenticated request writes to; set by the `auth` processor. */
+export interface ProjectScope {
+  projectId: string;
+  /** `project`: a public/secret key pair; `scores`: a bare public key (Bearer), which may only write scores. */
+  accessLevel: "project" | "scores";
+  publicKey: string;
+  orgId?: string;
+}
+
+export interface RequestContext {
+  /** Component id of the receiver, for logs and metrics. */
+  receiver: string;
+  transport: "http" | "grpc";
+  source: IngestionSource;
+  /** The raw `Authorization` header or gRPC metadata value. Never log it. */
+  authorization: string | undefined;
+  /** Langfuse attribution headers (`x-langfuse-sdk-name` / `-version`), "unknown" when absent. */
+  sdkName: string;
+  sdkVersion: string;
+  /** `x-langfuse-ingestion-version`, "" when absent. */
+  ingestionVersion: string;
+  /** Resolved by the `auth` processor. */
+  scope?: ProjectScope;
+}
+
+/** One item (OTLP span or ingestion event) that was refused while the rest of the request went on. */
+export interface ItemRejection {
+  /** Index of the span (OTLP) or event (ingestion batch) in the request. */
+  origin: number;
+  /** The event's envelope id, when the item is an event with a string id. */
+  id?: string;
+  /** Langfuse's per-event status: 400 invalid, 401 not allowed. */
+  status: 400 | 401 | 404 | 500;
+  message: string;
+  error: string;
+}
+
+export interface ConsumeResult {
+  /** Spans (OTLP) or events (ingestion batch) in the request. */
+  itemCount: number;
+  rejections: ItemRejection[];
+  /** Items that are neither successes nor errors (Langfuse's `sdk-log` events). */
+  ignored: ReadonlySet<number>;
+}
+
+export interface PayloadConsumer {
+  consume(payload: TracePayload, context: RequestContext): Promise<ConsumeResult>;
+}

@@ -1,0 +1,127 @@
+import { z } from "zod";
+import { isScoresAccessEvent } from "../../model/events.js";
+import type { ComponentSettings, EventsProcessor, ProcessorFactory } from "../../pipeline/component.js";
+import type { EventBatch } from "../../pipeline/batch.js";
+import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
+import type { ProjectScope } from "../../pipeline/payload.js";
+import { digestsEqual, parseAuthorization, secretKeyDigest } from "./credentials.js";
+
+/** A project id becomes a segment of object keys and Redis keys, so it must be a safe path segment. */
+const projectId = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((value) => !/[\x00-\x1f/\\]/.test(value) && value !== "." && value !== "..", {
+    message: "project_id must not contain '/', '\\' or control characters, and must not be '.' or '..'",
+  });
+
+const keySchema = z
+  .strictObject({
+    public_key: z.string().min(1),
+    secret_key: z.string().min(1).optional(),
+    secret_key_sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex characters")
+      .optional(),
+    project_id: projectId,
+    org_id: z.string().min(1).optional(),
+  })
+  .refine((key) => (key.secret_key === undefined) !== (key.secret_key_sha256 === undefined), {
+    message: "give exactly one of secret_key and secret_key_sha256",
+  });
+
+export const authConfigSchema = z
+  .strictObject({
+    /**
+     * With a salt, `secret_key_sha256` is Langfuse's fast hash (the `fast_hashed_secret_key` column
+     * of Langfuse's `api_keys` table, made with the instance's SALT); without, the plain sha256 of the secret.
+     */
+    salt: z.string().min(1).optional(),
+    keys: z.array(keySchema).min(1, "list at least one key"),
+  })
+  .superRefine((config, context) => {
+    const seen = new Set<string>();
+    config.keys.forEach((key, index) => {
+      if (seen.has(key.public_key)) {
+        context.addIssue({ code: "custom", path: ["keys", index, "public_key"], message: `public key ${key.public_key} is listed twice` });
+      }
+      seen.add(key.public_key);
+    });
+  });
+
+export type AuthConfig = z.output<typeof authConfigSchema>;
+
+interface KnownKey {
+  scope: Omit<ProjectScope, "accessLevel">;
+  digest: Buffer;
+}
+
+/** Only the digests are kept in memory; plain secrets from the config are hashed at start. */
+class AuthProcessor implements EventsProcessor {
+  readonly #keys = new Map<string, KnownKey>();
+  readonly #salt: string | undefined;
+  readonly #settings: ComponentSettings;
+  /** Compared against when the public key is unknown, so both paths cost the same. */
+  readonly #decoy: Buffer;
+
+  constructor(settings: ComponentSettings, config: AuthConfig) {
+    this.#settings = settings;
+    this.#salt = config.salt;
+    this.#decoy = secretKeyDigest("decoy", config.salt);
+    for (const key of config.keys) {
+      const digest = key.secret_key !== undefined ? secretKeyDigest(key.secret_key, config.salt) : Buffer.from(key.secret_key_sha256!, "hex");
+      const scope: KnownKey["scope"] = { projectId: key.project_id, publicKey: key.public_key };
+      if (key.org_id !== undefined) scope.orgId = key.org_id;
+      this.#keys.set(key.public_key, { scope, digest });
+    }
+  }
+
+  async start(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  process(batch: EventBatch): void {
+    const scope = this.#authenticate(batch.context.authorization);
+    if (batch.context.source === "otel" && scope.accessLevel !== "project") {
+      // Langfuse's OTel endpoint only takes full key pairs: spans are never scores.
+      throw new ForbiddenError("Access denied - insufficient permissions for this endpoint");
+    }
+    batch.context.scope = scope;
+    if (scope.accessLevel === "scores") {
+      batch.retain((record) => {
+        if (isScoresAccessEvent(record.event.type)) return true;
+        batch.reject(record, 401, "Authentication error", "Access Scope Denied");
+        return false;
+      });
+    }
+  }
+
+  #authenticate(header: string | undefined): ProjectScope {
+    const parsed = parseAuthorization(header);
+    if (!parsed.ok) throw new UnauthenticatedError(parsed.reason);
+    const { credentials } = parsed;
+    const known = this.#keys.get(credentials.publicKey);
+    if (credentials.scheme === "bearer") {
+      if (known === undefined) throw this.#refuse("Invalid public key", credentials.publicKey);
+      return { ...known.scope, accessLevel: "scores" };
+    }
+    const digest = secretKeyDigest(credentials.secretKey, this.#salt);
+    const matches = digestsEqual(digest, known?.digest ?? this.#decoy);
+    if (known === undefined || !matches) throw this.#refuse("Invalid credentials", credentials.publicKey);
+    return { ...known.scope, accessLevel: "project" };
+  }
+
+  #refuse(reason: string, publicKey: string): UnauthenticatedError {
+    // Public keys are identifiers, not secrets; logging them tells operators which client is misconfigured.
+    this.#settings.logger.warn({ publicKey, reason }, "request refused: credentials not accepted");
+    return new UnauthenticatedError(`${reason}. Confirm that the client is configured with a key pair this daemon knows.`);
+  }
+}
+
+export const authProcessorFactory: ProcessorFactory<typeof authConfigSchema> = {
+  kind: "processor",
+  type: "auth",
+  configSchema: authConfigSchema,
+  provides: ["project_scope"],
+  requires: [],
+  create: (settings, config) => new AuthProcessor(settings, config),
+};

@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { entityTypeOf } from "../../model/events.js";
+import type { EventRecord } from "../../pipeline/batch.js";
+import type { ProcessorFactory } from "../../pipeline/component.js";
+
+export const groupConfigSchema = z.strictObject({});
+
+/** `${entityType}-${body.id}`, or undefined for events that cannot be stored (no body id). */
+export function groupKey(record: EventRecord): string | undefined {
+  const entityType = entityTypeOf(record.event.type);
+  const bodyId = record.event.body?.id;
+  if (entityType === undefined || typeof bodyId !== "string" || bodyId === "") return undefined;
+  return `${entityType}-${bodyId}`;
+}
+
+/**
+ * One group per entity of the request (a trace and a span with the same id are two entities):
+ * one blob and one job each, instead of one per event. Groups keep the order of their first event.
+ * Events without a body id stay alone; the exporters skip them, as Langfuse does.
+ */
+export const groupProcessorFactory: ProcessorFactory<typeof groupConfigSchema> = {
+  kind: "processor",
+  type: "group",
+  configSchema: groupConfigSchema,
+  provides: [],
+  requires: [{ capability: "validated_events", reason: "groups are keyed by event type and body id, which validate checks" }],
+  create: () => ({
+    start: async () => {},
+    shutdown: async () => {},
+    process(batch): void {
+      const byKey = new Map<string, EventRecord[]>();
+      const groups: EventRecord[][] = [];
+      for (const record of batch.records()) {
+        const key = groupKey(record);
+        if (key === undefined) {
+          groups.push([record]);
+          continue;
+        }
+        const group = byKey.get(key);
+        if (group) {
+          group.push(record);
+        } else {
+          const created = [record];
+          byKey.set(key, created);
+          groups.push(created);
+        }
+      }
+      batch.groups = groups;
+    },
+  }),
+};

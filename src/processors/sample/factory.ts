@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { traceIdForSampling } from "../../model/events.js";
+import type { EventBatch } from "../../pipeline/batch.js";
+import type { ProcessorFactory } from "../../pipeline/component.js";
+import { numeric } from "../../config/units.js";
+import { isTraceInSample } from "./decision.js";
+
+export const sampleConfigSchema = z.strictObject({
+  /** Project id → fraction of traces to keep. Projects not listed keep everything. */
+  rates: z.record(z.string().min(1), numeric.pipe(z.number().min(0).max(1))).default({}),
+});
+
+export type SampleConfig = z.output<typeof sampleConfigSchema>;
+
+/**
+ * Unlike Langfuse, which writes the blob and only skips the job, sampled-out events leave here,
+ * before anything is stored. They still count as successes for the client.
+ * A group is kept or dropped as a whole, by its first event, as Langfuse decides per group.
+ */
+export const sampleProcessorFactory: ProcessorFactory<typeof sampleConfigSchema> = {
+  kind: "processor",
+  type: "sample",
+  configSchema: sampleConfigSchema,
+  provides: [],
+  requires: [{ capability: "project_scope", reason: "sampling rates are per project, and the project is known only after auth" }],
+  create: (_settings, config) => {
+    const rates = new Map(Object.entries(config.rates));
+    return {
+      start: async () => {},
+      shutdown: async () => {},
+      process(batch: EventBatch): void {
+        const rate = rates.get(batch.context.scope?.projectId ?? "");
+        if (rate === undefined) return;
+        const kept = batch.groups.filter((group) => {
+          const traceId = traceIdForSampling(group[0]!.event);
+          if (traceId === undefined || isTraceInSample(traceId, rate)) return true;
+          batch.drop("sampled", group.length);
+          return false;
+        });
+        batch.groups = kept;
+      },
+    };
+  },
+};

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import type { EventBatch } from "../../pipeline/batch.js";
+import type { ProcessorFactory } from "../../pipeline/component.js";
+import { validateIngestionEvent } from "./schema.js";
+
+export const validateConfigSchema = z.strictObject({});
+
+/**
+ * Checks every event against Langfuse's ingestion schema and replaces it with the normalised form
+ * Langfuse's worker expects (unknown keys stripped, environment and usage normalised). Invalid
+ * events become per-event 400s while the rest of the request goes on; `sdk-log` events are
+ * logged at debug level and dropped, neither success nor error, as in Langfuse.
+ */
+export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSchema> = {
+  kind: "processor",
+  type: "validate",
+  configSchema: validateConfigSchema,
+  provides: ["validated_events"],
+  requires: [],
+  create: (settings) => ({
+    start: async () => {},
+    shutdown: async () => {},
+    process(batch: EventBatch): void {
+      batch.retain((record) => {
+        const result = validateIngestionEvent(record.event);
+        if (!result.ok) {
+          batch.reject(record, 400, "Invalid request data", result.error);
+          return false;
+        }
+        if (result.event.type === "sdk-log") {
+          settings.logger.debug({ eventId: result.event.id }, "sdk-log event dropped");
+          batch.ignored.add(record.origin);
+          batch.drop("sdk_log");
+          return false;
+        }
+        record.event = result.event;
+        return true;
+      });
+    },
+  }),
+};

@@ -1,0 +1,48 @@
+import type { IncomingMessage } from "node:http";
+import { promisify } from "node:util";
+import { gunzip, inflate } from "node:zlib";
+import { InvalidDataError, PayloadTooLargeError } from "../../pipeline/errors.js";
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+type Encoding = "identity" | "gzip" | "deflate";
+
+function contentEncoding(header: string | undefined): Encoding {
+  const value = (header ?? "").trim().toLowerCase();
+  if (value === "" || value === "identity" || value === "none") return "identity";
+  if (value === "gzip" || value === "x-gzip") return "gzip";
+  if (value === "deflate") return "deflate";
+  throw new InvalidDataError(`unsupported Content-Encoding: ${value}; supported: gzip, deflate, identity`);
+}
+
+/** Reads the raw body, refusing it as soon as it passes `maxBytes` (before reading it all). */
+async function readRaw(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new PayloadTooLargeError(maxBytes);
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/**
+ * The request body, decompressed, never larger than `maxBytes` before or after decompression:
+ * zlib stops as soon as the output would pass the limit, so a compression bomb costs at most
+ * `maxBytes` of memory.
+ */
+export async function readRequestBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const encoding = contentEncoding(request.headers["content-encoding"]);
+  const raw = await readRaw(request, maxBytes);
+  if (encoding === "identity") return raw;
+  try {
+    return encoding === "gzip" ? await gunzipAsync(raw, { maxOutputLength: maxBytes }) : await inflateAsync(raw, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new PayloadTooLargeError(maxBytes);
+    throw new InvalidDataError(`cannot decompress the ${encoding} body: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,86 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { durationMs, endpoint, type Endpoint } from "../../config/units.js";
+
+/** Timeouts every HTTP listener has, so slow or idle clients cannot pin a small sidecar's sockets. */
+export const httpServerFields = {
+  /** Time to receive a whole request, headers and body. */
+  read_timeout: durationMs.default(60_000),
+  read_header_timeout: durationMs.default(10_000),
+  /** How long an idle keep-alive connection stays open. */
+  idle_timeout: durationMs.default(30_000),
+};
+
+export const httpEndpointSchema = (defaultEndpoint: string) =>
+  z.strictObject({
+    endpoint: endpoint.default(endpoint.parse(defaultEndpoint)),
+    ...httpServerFields,
+  });
+
+export interface HttpServerSettings {
+  endpoint: Endpoint;
+  read_timeout: number;
+  read_header_timeout: number;
+  idle_timeout: number;
+}
+
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+
+/** A node:http listener with a graceful close that lets in-flight requests finish. */
+export class HttpListener {
+  readonly #server: Server;
+  readonly #settings: HttpServerSettings;
+
+  constructor(settings: HttpServerSettings, handler: RequestHandler, onUnexpected: (error: unknown) => void) {
+    this.#settings = settings;
+    this.#server = createServer(
+      {
+        requestTimeout: settings.read_timeout,
+        headersTimeout: Math.min(settings.read_header_timeout, settings.read_timeout),
+        keepAliveTimeout: settings.idle_timeout,
+      },
+      (request, response) => {
+        handler(request, response).catch((error: unknown) => {
+          onUnexpected(error);
+          if (!response.headersSent) {
+            response.writeHead(500, { "content-type": "application/json", connection: "close" });
+            response.end('{"message":"Internal Server Error"}');
+          } else {
+            response.destroy();
+          }
+        });
+      },
+    );
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once("error", onError);
+      this.#server.listen(this.#settings.endpoint.port, this.#settings.endpoint.host, () => {
+        this.#server.off("error", onError);
+        resolve();
+      });
+    });
+  }
+
+  address(): string {
+    const address = this.#server.address() as AddressInfo | null;
+    if (address === null) return "";
+    return address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  }
+
+  /** Stops accepting connections, closes idle ones and waits for in-flight requests. */
+  async close(): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    await closed;
+  }
+
+  /** Ends every connection, in flight or not; for when the shutdown deadline has passed. */
+  forceClose(): void {
+    this.#server.closeAllConnections();
+  }
+}

@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { compareIngestionOrder, type IngestionEvent } from "../../model/events.js";
+import { InvalidDataError, isPipelineError } from "../../pipeline/errors.js";
+import type { ConsumeResult, PayloadConsumer } from "../../pipeline/payload.js";
+import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
+import { readRequestBody } from "../http/body.js";
+import { httpHeaderLookup, requestContext } from "../request-context.js";
+
+export interface IngestionOptions {
+  receiverId: string;
+  consumer: PayloadConsumer;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)), ...headers });
+  response.end(text);
+}
+
+function parseBatch(body: Buffer): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch (error) {
+    throw new InvalidDataError(`body is not JSON: ${(error as Error).message}`);
+  }
+  const batch = (parsed as { batch?: unknown } | null)?.batch;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Array.isArray(batch)) {
+    throw new InvalidDataError("body must be an object {batch: [...], metadata?: ...}");
+  }
+  return batch;
+}
+
+/**
+ * Langfuse's 207 body: every event that was neither refused nor an sdk-log is a success (also
+ * sampled-out events and events without a body id, which are acknowledged but not stored),
+ * listed in Langfuse's processing order; errors carry the per-event status.
+ */
+export function multiStatusBody(events: readonly unknown[], result: ConsumeResult) {
+  const refused = new Set(result.rejections.map((rejection) => rejection.origin));
+  const accepted = events
+    .map((event, origin) => ({ event: event as IngestionEvent, origin }))
+    .filter(({ origin }) => !refused.has(origin) && !result.ignored.has(origin))
+    .sort((a, b) => compareIngestionOrder(a.event, b.event));
+  return {
+    successes: accepted.map(({ event }) => ({ id: event.id, status: 201 })),
+    errors: result.rejections.map((rejection) => ({
+      id: rejection.id ?? "unknown",
+      status: rejection.status,
+      message: rejection.message,
+      error: rejection.error,
+    })),
+  };
+}
+
+/** Langfuse's error bodies for the whole-request failures of `/api/public/ingestion`. */
+function errorBody(error: unknown, message: string): Record<string, unknown> {
+  if (!isPipelineError(error)) return { message: "Internal Server Error" };
+  switch (error.intent) {
+    case "unauthenticated":
+      return { error: "UnauthorizedError", message };
+    case "forbidden":
+      return { error: "ForbiddenError", message };
+    case "retryable":
+      return { error: "ServiceUnavailableError", message };
+    case "too_large":
+      return { error: "PayloadTooLargeError", message };
+    default:
+      return { message: "Invalid request data", errors: [message] };
+  }
+}
+
+/** `POST /api/public/ingestion`: a batch of Langfuse events, answered with 207 and per-event results. */
+export async function handleIngestion(request: IncomingMessage, response: ServerResponse, options: IngestionOptions): Promise<void> {
+  if (request.method !== "POST") {
+    sendJson(response, 405, { error: "MethodNotAllowedError", message: "Method not allowed" }, { allow: "POST" });
+    request.resume();
+    return;
+  }
+  try {
+    const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers));
+    const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
+    const result = await options.consumer.consume({ kind: "ingestion", events }, context);
+    sendJson(response, 207, multiStatusBody(events, result));
+  } catch (error) {
+    const status = edgeStatus(error);
+    if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an ingestion batch");
+    const headers: Record<string, string> = {};
+    if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);
+    if (!request.readableEnded) headers.connection = "close";
+    sendJson(response, status.http, errorBody(error, status.message), headers);
+    if (!request.readableEnded) response.once("finish", () => request.destroy());
+  }
+}

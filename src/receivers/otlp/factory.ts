@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { byteSize, endpoint, nullAsEmpty } from "../../config/units.js";
+import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
+import type { PayloadConsumer } from "../../pipeline/payload.js";
+import { HttpListener, httpServerFields } from "../http/server.js";
+import { OtlpGrpcServer } from "./grpc-server.js";
+import { handleOtlpTraces } from "./http-traces.js";
+
+/** The OTLP specification recommends accepting at least 64 MiB after decompression. */
+const DEFAULT_MAX_BODY = "64MiB";
+
+export const otlpConfigSchema = z
+  .strictObject({
+    grpc: nullAsEmpty(z
+      .strictObject({
+        endpoint: endpoint.default(endpoint.parse("127.0.0.1:4317")),
+        max_recv_msg_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)),
+      }))
+      .optional(),
+    http: nullAsEmpty(z
+      .strictObject({
+        endpoint: endpoint.default(endpoint.parse("127.0.0.1:4318")),
+        traces_url_path: z.string().startsWith("/").default("/v1/traces"),
+        max_request_body_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)),
+        ...httpServerFields,
+      }))
+      .optional(),
+  })
+  .refine((config) => config.grpc !== undefined || config.http !== undefined, {
+    message: "enable at least one protocol: grpc, http or both",
+  });
+
+export type OtlpConfig = z.output<typeof otlpConfigSchema>;
+
+class OtlpReceiver implements Receiver {
+  #grpc: OtlpGrpcServer | undefined;
+  #http: HttpListener | undefined;
+
+  constructor(
+    private readonly settings: ComponentSettings,
+    private readonly config: OtlpConfig,
+    private readonly consumer: PayloadConsumer,
+  ) {}
+
+  async start(): Promise<void> {
+    const { settings, config, consumer } = this;
+    const receiverId = settings.id.text;
+    if (config.grpc) {
+      this.#grpc = new OtlpGrpcServer({
+        receiverId,
+        endpoint: config.grpc.endpoint,
+        maxMessageBytes: config.grpc.max_recv_msg_size,
+        consumer,
+        logger: settings.logger,
+      });
+      await this.#grpc.listen();
+    }
+    if (config.http) {
+      const http = config.http;
+      this.#http = new HttpListener(
+        http,
+        async (request, response) => {
+          const path = (request.url ?? "").split("?")[0];
+          if (path !== http.traces_url_path) {
+            response.writeHead(404, { "content-type": "application/json" });
+            response.end(JSON.stringify({ code: 5, message: `not found: OTLP traces are received on ${http.traces_url_path}` }));
+            request.resume();
+            return;
+          }
+          await handleOtlpTraces(request, response, {
+            receiverId,
+            source: "otel",
+            consumer,
+            maxBodyBytes: http.max_request_body_size,
+            logger: settings.logger,
+          });
+        },
+        (error) => settings.logger.error({ err: error }, "unexpected failure in the OTLP HTTP handler"),
+      );
+      await this.#http.listen();
+    }
+    settings.logger.info({ addresses: this.addresses() }, "OTLP receiver listening");
+  }
+
+  addresses(): string[] {
+    return [this.#grpc ? `grpc://${this.#grpc.address()}` : undefined, this.#http ? `http://${this.#http.address()}` : undefined].filter(
+      (address): address is string => address !== undefined,
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([this.#grpc?.close(), this.#http?.close()]);
+  }
+}
+
+export const otlpReceiverFactory: ReceiverFactory<typeof otlpConfigSchema> = {
+  kind: "receiver",
+  type: "otlp",
+  configSchema: otlpConfigSchema,
+  create: (settings, config, consumer) => new OtlpReceiver(settings, config, consumer),
+};

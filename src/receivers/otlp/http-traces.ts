@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { decodeJsonTraceRequest, decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
+import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
+import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
+import { readRequestBody } from "../http/body.js";
+import { httpHeaderLookup, requestContext } from "../request-context.js";
+import { partialSuccessOf } from "./partial-success.js";
+
+export interface OtlpHttpOptions {
+  receiverId: string;
+  source: IngestionSource;
+  consumer: PayloadConsumer;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+const CONTENT_TYPE: Record<OtlpFormat, string> = { protobuf: "application/x-protobuf", json: "application/json" };
+
+/** Substring match, as Langfuse does: `application/json; charset=utf-8` is JSON. */
+function formatOf(contentType: string | undefined): OtlpFormat | undefined {
+  const value = (contentType ?? "").toLowerCase();
+  if (value.includes("application/x-protobuf")) return "protobuf";
+  if (value.includes("application/json")) return "json";
+  return undefined;
+}
+
+function send(response: ServerResponse, status: number, format: OtlpFormat, body: Buffer, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "content-type": CONTENT_TYPE[format], "content-length": String(body.length), ...headers });
+  response.end(body);
+}
+
+/**
+ * `POST /v1/traces` (and Langfuse's `/api/public/otel/v1/traces`): OTLP/HTTP in protobuf or JSON,
+ * optionally gzip- or deflate-compressed. Answers in the request's encoding, with
+ * `ExportTraceServiceResponse` on success (with `partial_success` when spans were refused) and
+ * a `google.rpc.Status` on failure.
+ */
+export async function handleOtlpTraces(request: IncomingMessage, response: ServerResponse, options: OtlpHttpOptions): Promise<void> {
+  const format = formatOf(request.headers["content-type"]);
+  if (request.method !== "POST") {
+    send(response, 405, format ?? "json", encodeRpcStatus(format ?? "json", 12, "method not allowed, supported: [POST]"), { allow: "POST" });
+    request.resume();
+    return;
+  }
+  if (format === undefined) {
+    send(response, 415, "json", encodeRpcStatus("json", 3, "unsupported media type, supported: [application/json, application/x-protobuf]"));
+    request.resume();
+    return;
+  }
+  try {
+    const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers));
+    const body = await readRequestBody(request, options.maxBodyBytes);
+    const resourceSpans = format === "protobuf" ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
+    if (resourceSpans.length === 0) {
+      send(response, 200, format, encodeExportResponse(format));
+      return;
+    }
+    const result = await options.consumer.consume({ kind: "otlp", resourceSpans }, context);
+    send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
+  } catch (error) {
+    const status = edgeStatus(error);
+    if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an OTLP request");
+    else options.logger.debug({ status: status.http, reason: status.message }, "OTLP request refused");
+    const headers: Record<string, string> = {};
+    if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);
+    // A body we stopped reading (too large, bad encoding) leaves the connection unusable.
+    if (!request.readableEnded) headers.connection = "close";
+    send(response, status.http, format, encodeRpcStatus(format, status.grpc, status.message, status.retryAfterMs), headers);
+    if (!request.readableEnded) response.once("finish", () => request.destroy());
+  }
+}

@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import { expandEnvironment } from "../../src/config/env.js";
+import { loadConfigText } from "../../src/config/load.js";
+import { ConfigError, formatProblem, type ConfigProblem } from "../../src/config/problems.js";
+
+const VALID = `
+receivers:
+  otlp:
+    grpc: { endpoint: 127.0.0.1:4317 }
+    http:
+processors:
+  validate: {}
+  auth:
+    keys:
+      - public_key: pk
+        secret_key: \${env:SECRET}
+        project_id: p1
+  sort:
+  group: {}
+exporters:
+  s3:
+    bucket: langfuse
+    prefix: events/
+    endpoint: http://127.0.0.1:9000
+    force_path_style: "true"
+    access_key_id: a
+    secret_access_key: b
+  s3/archive:
+    bucket: archive
+  bullmq:
+    redis: { url: "\${env:REDIS_URL:-redis://127.0.0.1:6379}" }
+service:
+  pipelines:
+    events:
+      receivers: [otlp]
+      processors: [validate, auth, sort, group]
+      exporters: [s3, s3/archive, bullmq]
+`;
+
+function problemsOf(yaml: string, env: Record<string, string> = {}): ConfigProblem[] {
+  try {
+    loadConfigText(yaml, { env, file: "test.yaml" });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("config loading", () => {
+  it("resolves a valid config with defaults, env references and type/name ids", () => {
+    const config = loadConfigText(VALID, { env: { SECRET: "sk" } });
+    expect(config.pipelines).toEqual([
+      { id: "events", receivers: ["otlp"], processors: ["validate", "auth", "sort", "group"], exporters: ["s3", "s3/archive", "bullmq"] },
+    ]);
+    const otlp = config.receivers.get("otlp")!.config as { grpc: { endpoint: unknown }; http: { endpoint: unknown; traces_url_path: string } };
+    expect(otlp.grpc.endpoint).toEqual({ host: "127.0.0.1", port: 4317 });
+    expect(otlp.http).toMatchObject({ endpoint: { host: "127.0.0.1", port: 4318 }, traces_url_path: "/v1/traces", max_request_body_size: 64 * 1024 * 1024 });
+    expect(config.exporters.get("s3")!.config).toMatchObject({ force_path_style: true, checksum: "when_required", region: "us-east-1" });
+    expect(config.exporters.get("s3/archive")!.id).toMatchObject({ type: "s3", name: "archive" });
+    expect(config.exporters.get("bullmq")!.config).toMatchObject({ redis: { url: "redis://127.0.0.1:6379" }, delay: "auto", ingestion_delay: 15_000 });
+    expect((config.processors.get("auth")!.config as { keys: Array<{ secret_key: string }> }).keys[0]!.secret_key).toBe("sk");
+    expect(config.shutdownTimeoutMs).toBe(25_000);
+  });
+
+  it("reports an unset variable without default at its line and column", () => {
+    const problems = problemsOf(VALID);
+    expect(problems).toHaveLength(1);
+    expect(formatProblem(problems[0]!)).toBe(
+      "test.yaml:11:21: processors::auth::keys::0::secret_key: environment variable SECRET is unset or empty and the reference has no default (write ${env:SECRET:-value})",
+    );
+  });
+
+  it("lists every problem at once, each located, with did-you-mean hints", () => {
+    const yaml = `
+receivers:
+  otlp:
+    htpp: { endpoint: 127.0.0.1:4318 }
+  langfus: {}
+processors:
+  validate: {}
+  auth:
+    keys:
+      - public_key: pk
+        secret_key: sk
+        project_id: p1
+exporters:
+  s3:
+    bukcet: langfuse
+  bullmq:
+    redis: { url: "redis://x:1" }
+    delay: soon
+service:
+  pipelines:
+    events:
+      receivers: [otlp]
+      processors: [validate, auht]
+      exporters: [s3, bulmq]
+`;
+    const text = problemsOf(yaml).map(formatProblem);
+    expect(text).toEqual([
+      'test.yaml:4:5: receivers::otlp::htpp: unknown key "htpp" (did you mean "http"?)',
+      expect.stringMatching(/^test\.yaml:4:5: receivers::otlp: enable at least one protocol/),
+      'test.yaml:5:3: receivers::langfus: unknown receiver type "langfus" (did you mean "langfuse"?); known: otlp, langfuse',
+      "test.yaml:14:3: exporters::s3::bucket: required (expected string, received undefined)",
+      'test.yaml:15:5: exporters::s3::bukcet: unknown key "bukcet" (did you mean "bucket"?)',
+      "test.yaml:18:12: exporters::bullmq::delay: expected auto or a duration such as 0ms or 2s",
+      'test.yaml:23:30: service::pipelines::events::processors::1: references processor "auht", which is not configured under processors (did you mean "auth"?)',
+      'test.yaml:24:23: service::pipelines::events::exporters::1: references exporter "bulmq", which is not configured under exporters (did you mean "bullmq"?)',
+    ]);
+  });
+
+  it("checks pipeline references once the components are valid", () => {
+    const yaml = VALID.replace("processors: [validate, auth, sort, group]", "processors: [validate, auht, sort]").replace(
+      "exporters: [s3, s3/archive, bullmq]",
+      "exporters: [s3, bulmq]",
+    );
+    const text = problemsOf(yaml, { SECRET: "x" }).map(formatProblem);
+    expect(text).toEqual([
+      'test.yaml:31:30: service::pipelines::events::processors::1: references processor "auht", which is not configured under processors (did you mean "auth"?)',
+      'test.yaml:32:23: service::pipelines::events::exporters::1: references exporter "bulmq", which is not configured under exporters (did you mean "bullmq"?)',
+    ]);
+  });
+
+  it("accepts reordered processors that can work, and says why an order cannot", () => {
+    const reordered = VALID.replace("processors: [validate, auth, sort, group]", "processors: [auth, sort, validate, group]");
+    expect(() => loadConfigText(reordered, { env: { SECRET: "x" } })).not.toThrow();
+
+    const withSample = (order: string) =>
+      VALID.replace("  sort:\n", "  sort:\n  sample:\n    rates: { p1: 0.5 }\n").replace("processors: [validate, auth, sort, group]", `processors: [${order}]`);
+    expect(() => loadConfigText(withSample("auth, sample, validate, group, sort"), { env: { SECRET: "x" } })).not.toThrow();
+
+    const sampleFirst = problemsOf(withSample("sample, auth, validate, sort, group"), { SECRET: "x" }).map((problem) => problem.message);
+    expect(sampleFirst).toEqual(["sample must come after auth: sampling rates are per project, and the project is known only after auth"]);
+
+    const groupFirst = problemsOf(VALID.replace("processors: [validate, auth, sort, group]", "processors: [group, auth, validate]"), { SECRET: "x" });
+    expect(groupFirst.map((problem) => problem.message)).toEqual([
+      "group must come after validate: groups are keyed by event type and body id, which validate checks",
+    ]);
+
+    const noValidate = problemsOf(VALID.replace("processors: [validate, auth, sort, group]", "processors: [auth, sort]"), { SECRET: "x" });
+    expect(noValidate.map((problem) => problem.message)).toEqual([
+      "an events pipeline needs the validate processor: Langfuse's worker reads only events in the normalised form validate produces",
+    ]);
+  });
+
+  it("requires a blob exporter before bullmq", () => {
+    const problems = problemsOf(VALID.replace("exporters: [s3, s3/archive, bullmq]", "exporters: [bullmq, s3]"), { SECRET: "x" });
+    expect(problems.map(formatProblem)).toEqual([
+      "test.yaml:32:19: service::pipelines::events::exporters::0: bullmq enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it",
+    ]);
+  });
+
+  it("reports YAML syntax errors and duplicate keys with their position", () => {
+    const problems = problemsOf("receivers:\n  otlp: {}\n  otlp: {}\n");
+    expect(problems[0]).toMatchObject({ line: 3, column: 3 });
+    expect(problems[0]!.message).toMatch(/unique/i);
+    const broken = problemsOf("receivers:\n  otlp: [\n");
+    expect(broken.length).toBeGreaterThan(0);
+    expect(broken[0]!.line).toBeGreaterThan(0);
+  });
+
+  it("refuses unknown pipeline types, component ids and top-level keys", () => {
+    const yaml = VALID.replace("    events:\n", "    traces:\n").replace("exporters:\n  s3:", "exporter: {}\nexporters:\n  s3:").replace("  group: {}\n", "  group: {}\n  Bad-Id: {}\n");
+    const messages = problemsOf(yaml, { SECRET: "x" }).map((problem) => problem.message);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'unknown key "exporter" (did you mean "exporters"?)',
+        '"Bad-Id" is not a component id: write type or type/name (lower_snake_case type)',
+      ]),
+    );
+    const pipelineType = problemsOf(VALID.replace("    events:\n", "    traces:\n"), { SECRET: "x" }).map((problem) => problem.message);
+    expect(pipelineType).toEqual(['unknown pipeline type "traces"; write events or events/<name>']);
+  });
+
+  it("validates values: credentials pairs, project ids, sizes, durations, endpoints", () => {
+    const yaml = `
+receivers:
+  otlp:
+    http: { endpoint: "localhost", max_request_body_size: -5 }
+processors:
+  validate: {}
+  auth:
+    keys:
+      - public_key: pk
+        secret_key: sk
+        secret_key_sha256: "abc"
+        project_id: "../etc"
+exporters:
+  s3:
+    bucket: b
+    access_key_id: only-one
+  bullmq: {}
+service:
+  pipelines:
+    events: { receivers: [otlp], processors: [validate, auth], exporters: [s3, bullmq] }
+`;
+    const messages = problemsOf(yaml).map((problem) => `${problem.path.join(".")}: ${problem.message}`);
+    expect(messages).toEqual([
+      'receivers.otlp.http.endpoint: expected host:port such as 127.0.0.1:4318, got "localhost"',
+      "receivers.otlp.http.max_request_body_size: expected a positive size such as 4.5MiB or 65536, got -5",
+      "processors.auth.keys.0: give exactly one of secret_key and secret_key_sha256",
+      "processors.auth.keys.0.secret_key_sha256: expected 64 hex characters",
+      "processors.auth.keys.0.project_id: project_id must not contain '/', '\\' or control characters, and must not be '.' or '..'",
+      "exporters.s3.secret_access_key: give both access_key_id and secret_access_key, or neither to use the default AWS credential chain",
+      "exporters.s3.bucket: bucket names have at least 3 characters",
+    ]);
+  });
+});
+
+describe("environment expansion", () => {
+  it("expands references in values and keys, with defaults and $$ escapes", () => {
+    const problems: ConfigProblem[] = [];
+    const value = expandEnvironment(
+      { a: "${env:A}", b: "x-${env:B:-fallback}-y", c: "$${env:A}", d: ["${env:A}"], "${env:K}": 1, n: 5 },
+      { A: "alpha", K: "key" },
+      problems,
+    );
+    expect(value).toEqual({ a: "alpha", b: "x-fallback-y", c: "${env:A}", d: ["alpha"], key: 1, n: 5 });
+    expect(problems).toEqual([]);
+  });
+
+  it("treats an empty variable like an unset one", () => {
+    const problems: ConfigProblem[] = [];
+    expect(expandEnvironment({ a: "${env:A:-d}" }, { A: "" }, problems)).toEqual({ a: "d" });
+    expandEnvironment({ a: "${env:A}" }, { A: "" }, problems);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.path).toEqual(["a"]);
+  });
+});
