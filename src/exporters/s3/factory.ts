@@ -10,6 +10,10 @@ import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { classifyS3Error } from "./errors.js";
 
+// The SDK warns on Node 20 that versions released after January 2027 will need Node 22. This
+// package pins an SDK that supports Node 20, so the warning says nothing to our users.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 export const s3ConfigSchema = z
   .strictObject({
     bucket: z.string().min(3, "bucket names have at least 3 characters"),
