@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { waitFor } from "../support/redis-server.js";
+import { testRedis, type TestRedis } from "../support/redis.js";
+import { basicAuth } from "../support/daemon.js";
+import { resourceSpans, span, toJson } from "../support/otlp.js";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+/** What `npx langfuse-otel-receiver` runs: the package's bin entry. */
+const BIN_SCRIPT = join(ROOT, "dist/src/cli.js");
+
+/** The command users run: the package's bin, built by `npm ci` (prepare) and here again. */
+let folder: string;
+let redis: TestRedis;
+
+beforeAll(async () => {
+  await run("npm", ["run", "build"], { cwd: ROOT });
+  folder = await mkdtemp(join(tmpdir(), "lor-cli-"));
+  redis = testRedis();
+}, 120_000);
+
+afterAll(async () => {
+  await redis?.cleanup();
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN_SCRIPT, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe("langfuse-otel-receiver validate", () => {
+  it("runs through npx in the project, as the README says", async () => {
+    const { stdout } = await run("npx", ["langfuse-otel-receiver", "validate", "--config", "config/pipeline.yaml"], { cwd: ROOT });
+    expect(stdout).toBe("config/pipeline.yaml: configuration is valid\n");
+  });
+
+  it("accepts the default config and the shipped examples", async () => {
+    for (const file of ["config/pipeline.yaml", ...(await readdir(join(ROOT, "config/examples"))).map((name) => `config/examples/${name}`)]) {
+      const result = await cli(["validate", "--config", file], {
+        LANGFUSE_PUBLIC_KEY: "pk",
+        LANGFUSE_SECRET_KEY: "sk",
+        LANGFUSE_SECRET_KEY_SHA256: "0".repeat(64),
+        LANGFUSE_PROJECT_ID: "p",
+        S3_ACCESS_KEY_ID: "a",
+        S3_SECRET_ACCESS_KEY: "b",
+      });
+      expect(result, file).toMatchObject({ code: 0, stdout: `${file}: configuration is valid\n` });
+    }
+  });
+
+  it("lists every problem with file, line and column and exits non-zero", async () => {
+    const file = join(folder, "bad.yaml");
+    await writeFile(
+      file,
+      [
+        "receivers:",
+        "  otlp:",
+        "    http: { endpoint: 127.0.0.1:4318 }",
+        "processors:",
+        "  auth:",
+        "    keys: [{ public_key: pk, secret_key: sk, project_id: p }]",
+        "  validate: {}",
+        "  sample: { rates: { p: 2 } }",
+        "  group: {}",
+        "exporters:",
+        "  bullmq: {}",
+        "  file: { directory: /tmp/x, fsinc: true }",
+        "service:",
+        "  pipelines:",
+        "    events:",
+        "      receivers: [otlp]",
+        "      processors: [group, validate, auth]",
+        "      exporters: [bullmq]",
+        "",
+      ].join("\n"),
+    );
+    const result = await cli(["validate", "--config", file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      `${file}:8:25: processors::sample::rates::p: Too big: expected number to be <=1`,
+      `${file}:12:30: exporters::file::fsinc: unknown key "fsinc" (did you mean "fsync"?)`,
+      `${file}:17:20: service::pipelines::events::processors::0: group must come after validate: groups are keyed by event type and body id, which validate checks`,
+      `${file}:18:19: service::pipelines::events::exporters::0: bullmq enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it`,
+      "4 problems found",
+    ]);
+  });
+
+  it("explains an order that cannot work", async () => {
+    const file = join(folder, "order.yaml");
+    await writeFile(
+      file,
+      `receivers: { otlp: { http: {} } }
+processors:
+  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
+  validate: {}
+  group: {}
+exporters:
+  file: { directory: ${folder} }
+service:
+  pipelines:
+    events: { receivers: [otlp], processors: [group, validate, auth], exporters: [file] }
+`,
+    );
+    const result = await cli(["validate", "--config", file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `${file}:10:47: service::pipelines::events::processors::0: group must come after validate: groups are keyed by event type and body id, which validate checks\n1 problem found\n`,
+    );
+  });
+
+  it("reports a missing file", async () => {
+    const result = await cli(["validate", "--config", join(folder, "missing.yaml")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("file not found");
+  });
+});
+
+describe("langfuse-otel-receiver run", () => {
+  it("serves, then stops cleanly on SIGTERM with exit code 0", async () => {
+    const file = join(folder, "run.yaml");
+    const blobs = join(folder, "blobs");
+    await writeFile(
+      file,
+      `receivers:
+  otlp:
+    http: { endpoint: 127.0.0.1:0 }
+processors:
+  validate: {}
+  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
+exporters:
+  file: { directory: ${blobs}, prefix: events/ }
+  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
+service:
+  pipelines:
+    events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
+`,
+    );
+    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+
+    await waitFor(() => output.includes('"msg":"daemon started"'), 20_000, "the daemon to start");
+    const address = /"http:\/\/(127\.0\.0\.1:\d+)"/.exec(output)![1];
+    const response = await fetch(`http://${address}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: basicAuth("pk", "sk") },
+      body: toJson(resourceSpans([span({ traceId: "0000000000000000000000000000c11e" })])),
+    });
+    expect(response.status).toBe(200);
+    expect(await readdir(join(blobs, "events/p/trace/0000000000000000000000000000c11e"))).toHaveLength(1);
+    expect(await redis.jobs()).toHaveLength(2);
+
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(output).toContain('"msg":"daemon stopped"');
+    // Logs never carry the credentials the client sent.
+    expect(output).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
+  });
+});

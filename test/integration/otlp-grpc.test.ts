@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { credentials, Metadata, status as grpcStatus, makeGenericClientConstructor, type ChannelOptions } from "@grpc/grpc-js";
+import { ExportTraceServiceResponse } from "../../src/otlp/schema.js";
+import { basicAuth, pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
+import { resourceSpans, span, toProtobuf } from "../support/otlp.js";
+import { startS3, type TestS3 } from "../support/s3.js";
+import { testRedis, type TestRedis } from "../support/redis.js";
+
+/** OTLP/gRPC status codes for the cases the OTLP specification names, with a raw grpc-js client. */
+let s3: TestS3;
+let redis: TestRedis;
+let daemon: TestDaemon;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  redis = testRedis();
+  const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix }).replace(
+    "grpc: { endpoint: 127.0.0.1:0 }",
+    "grpc: { endpoint: 127.0.0.1:0, max_recv_msg_size: 1MiB }",
+  );
+  daemon = await startDaemon(yaml);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  await redis?.cleanup();
+  await s3?.stop();
+});
+
+function exportRaw(body: Buffer, authorization: string | null = basicAuth(), options: ChannelOptions = {}) {
+  const Client = makeGenericClientConstructor({}, "TraceService");
+  const client = new Client(daemon.url("otlp", "grpc").replace("grpc://", ""), credentials.createInsecure(), {
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+    ...options,
+  });
+  const metadata = new Metadata();
+  if (authorization) metadata.set("authorization", authorization);
+  return new Promise<{ code: number; details: string; response?: Buffer }>((resolve) => {
+    client.makeUnaryRequest(
+      "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+      (value: Buffer) => value,
+      (value: Buffer) => value,
+      body,
+      metadata,
+      (error, response) => {
+        client.close();
+        resolve(error ? { code: error.code, details: error.details } : { code: 0, details: "", response });
+      },
+    );
+  });
+}
+
+describe("OTLP/gRPC receiver", () => {
+  it("accepts an export and answers an empty ExportTraceServiceResponse", async () => {
+    const result = await exportRaw(toProtobuf(resourceSpans([span({ traceId: "000000000000000000000000000b0001" })])));
+    expect(result.code).toBe(grpcStatus.OK);
+    expect(ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(result.response!))).toEqual({});
+    expect(await s3.listKeys(`events/${TEST_KEYS.projectId}/trace/000000000000000000000000000b0001/`)).toHaveLength(1);
+  });
+
+  it("answers UNAUTHENTICATED without or with wrong credentials", async () => {
+    const body = toProtobuf(resourceSpans([span()]));
+    expect((await exportRaw(body, null)).code).toBe(grpcStatus.UNAUTHENTICATED);
+    const wrong = await exportRaw(body, basicAuth(TEST_KEYS.publicKey, "wrong"));
+    expect(wrong.code).toBe(grpcStatus.UNAUTHENTICATED);
+    expect(wrong.details).toMatch(/Invalid credentials/);
+  });
+
+  it("answers INVALID_ARGUMENT for an undecodable message", async () => {
+    const result = await exportRaw(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+    expect(result.code).toBe(grpcStatus.INVALID_ARGUMENT);
+  });
+
+  it("answers RESOURCE_EXHAUSTED above the message limit, also for a gzip message that inflates past it", async () => {
+    const big = toProtobuf(resourceSpans([span({ attributes: { big: "x".repeat(2 * 1024 * 1024) } })]));
+    expect((await exportRaw(big)).code).toBe(grpcStatus.RESOURCE_EXHAUSTED);
+    const compressed = await exportRaw(big, basicAuth(), { "grpc.default_compression_algorithm": 2 });
+    expect(compressed.code).toBe(grpcStatus.RESOURCE_EXHAUSTED);
+    // The daemon is still serving.
+    const after = await exportRaw(toProtobuf(resourceSpans([span({ traceId: "000000000000000000000000000b0002" })])));
+    expect(after.code).toBe(grpcStatus.OK);
+  });
+});
