@@ -5,33 +5,26 @@ import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Langfuse } from "langfuse";
-import { pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
-import { startS3, type TestS3 } from "../support/s3.js";
-import { testRedis, type TestRedis } from "../support/redis.js";
+import { TEST_KEYS } from "../support/daemon.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /** Langfuse's own SDKs, pointed at the daemon's Langfuse API receiver instead of Langfuse. */
+let stack: TestStack;
 let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  s3 = await startS3();
-  redis = testRedis();
-  daemon = await startDaemon(pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix }));
+  stack = await startStack();
+  ({ s3, redis, daemon } = stack);
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await redis?.cleanup();
-  await s3?.stop();
+  await stack?.stop();
 });
 
-type Event = { id: string; type: string; timestamp: string; body: Record<string, unknown> };
 
-async function eventsUnder(prefix: string): Promise<Event[]> {
-  const keys = await s3.listKeys(prefix);
-  return (await Promise.all(keys.map((key) => s3.getJson<Event[]>(key)))).flat();
-}
+const eventsUnder = (prefix: string): Promise<StoredEvent[]> => stack.eventsUnder(prefix);
 
 describe("@langfuse/tracing + @langfuse/otel v5", () => {
   it("sends OTLP/JSON with Basic auth to /api/public/otel/v1/traces; spans land as Langfuse events", async () => {

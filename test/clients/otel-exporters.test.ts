@@ -7,31 +7,27 @@ import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trac
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { basicAuth, pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
-import { startS3, type TestS3 } from "../support/s3.js";
-import { testRedis, type TestRedis } from "../support/redis.js";
+import { basicAuth, TEST_KEYS } from "../support/daemon.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /**
  * The real OpenTelemetry JS exporters, one per wire format, send a small LLM trace; the test
  * reads back what landed in S3 and Redis.
  */
+let stack: TestStack;
 let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  s3 = await startS3();
-  redis = testRedis();
-  daemon = await startDaemon(pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix }));
+  stack = await startStack();
+  ({ s3, redis, daemon } = stack);
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await redis?.cleanup();
-  await s3?.stop();
+  await stack?.stop();
 });
 
-type Event = { id: string; type: string; timestamp: string; body: Record<string, unknown> };
 
 async function sendTrace(exporter: SpanExporter, label: string): Promise<{ traceId: string; rootId: string; llmId: string }> {
   const provider = new NodeTracerProvider({
@@ -63,10 +59,7 @@ async function sendTrace(exporter: SpanExporter, label: string): Promise<{ trace
   return ids;
 }
 
-async function eventsUnder(prefix: string): Promise<Event[]> {
-  const keys = await s3.listKeys(prefix);
-  return (await Promise.all(keys.map((key) => s3.getJson<Event[]>(key)))).flat();
-}
+const eventsUnder = (prefix: string): Promise<StoredEvent[]> => stack.eventsUnder(prefix);
 
 async function assertLanded(ids: { traceId: string; rootId: string; llmId: string }, label: string): Promise<void> {
   const prefix = `events/${TEST_KEYS.projectId}/`;

@@ -1,26 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
-import { basicAuth, pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
-import { startS3, type TestS3 } from "../support/s3.js";
-import { testRedis, type TestRedis } from "../support/redis.js";
+import { basicAuth, TEST_KEYS } from "../support/daemon.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /** The native Langfuse ingestion API, over real HTTP, into s3rver and the local Redis. */
+let stack: TestStack;
 let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 let base: string;
 
 beforeAll(async () => {
-  s3 = await startS3();
-  redis = testRedis();
-  daemon = await startDaemon(pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix }));
+  stack = await startStack();
+  ({ s3, redis, daemon } = stack);
   base = daemon.url("langfuse");
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await redis?.cleanup();
-  await s3?.stop();
+  await stack?.stop();
 });
 
 async function post(body: unknown, headers: Record<string, string> = {}) {

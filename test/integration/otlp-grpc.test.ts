@@ -1,30 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentials, Metadata, status as grpcStatus, makeGenericClientConstructor, type ChannelOptions } from "@grpc/grpc-js";
 import { ExportTraceServiceResponse } from "../../src/otlp/schema.js";
-import { basicAuth, pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
+import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { resourceSpans, span, toProtobuf } from "../support/otlp.js";
-import { startS3, type TestS3 } from "../support/s3.js";
-import { testRedis, type TestRedis } from "../support/redis.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /** OTLP/gRPC status codes for the cases the OTLP specification names, with a raw grpc-js client. */
+let stack: TestStack;
 let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
-  s3 = await startS3();
-  redis = testRedis();
-  const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix }).replace(
-    "grpc: { endpoint: 127.0.0.1:0 }",
-    "grpc: { endpoint: 127.0.0.1:0, max_recv_msg_size: 1MiB }",
-  );
-  daemon = await startDaemon(yaml);
+  stack = await startStack({ configure: (yaml) => yaml.replace("grpc: { endpoint: 127.0.0.1:0 }", "grpc: { endpoint: 127.0.0.1:0, max_recv_msg_size: 1MiB }") });
+  ({ s3, redis, daemon } = stack);
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await redis?.cleanup();
-  await s3?.stop();
+  await stack?.stop();
 });
 
 function exportRaw(body: Buffer, authorization: string | null = basicAuth(), options: ChannelOptions = {}) {

@@ -1,32 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
 import { ExportTraceServiceResponse, RpcStatus } from "../../src/otlp/schema.js";
-import { basicAuth, pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
+import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { CHILD_SPAN_ID, resourceSpans, ROOT_SPAN_ID, span, toJson, toProtobuf } from "../support/otlp.js";
-import { startS3, type TestS3 } from "../support/s3.js";
-import { testRedis, type TestRedis } from "../support/redis.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /** OTLP/HTTP against the daemon over real HTTP, with raw requests for the cases SDKs never send. */
+let stack: TestStack;
 let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 let base: string;
 
 beforeAll(async () => {
-  s3 = await startS3();
-  redis = testRedis();
-  const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix }).replace(
-    "http: { endpoint: 127.0.0.1:0 }",
-    "http: { endpoint: 127.0.0.1:0, max_request_body_size: 1MiB }",
-  );
-  daemon = await startDaemon(yaml);
+  stack = await startStack({ configure: (yaml) => yaml.replace("http: { endpoint: 127.0.0.1:0 }", "http: { endpoint: 127.0.0.1:0, max_request_body_size: 1MiB }") });
+  ({ s3, redis, daemon } = stack);
   base = daemon.url("otlp");
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await redis?.cleanup();
-  await s3?.stop();
+  await stack?.stop();
 });
 
 let traceCounter = 0;
