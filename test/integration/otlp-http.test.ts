@@ -144,3 +144,25 @@ describe("OTLP/HTTP receiver", () => {
     expect(await s3.listKeys(`${prefix}observation/3333333333333333/`)).toEqual([]);
   });
 });
+
+describe("OTLP/HTTP body limits with chunked bodies", () => {
+  it("answers 413 to a chunked body (no Content-Length) that passes the limit, instead of dropping the connection", async () => {
+    const chunk = new Uint8Array(256 * 1024).fill(0x20);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 8) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    const response = await fetch(`${base}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: basicAuth() },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(response.headers.get("connection")).toBe("close");
+  });
+});

@@ -16,18 +16,50 @@ function contentEncoding(header: string | undefined): Encoding {
   throw new InvalidDataError(`unsupported Content-Encoding: ${value}; supported: gzip, deflate, identity`);
 }
 
-/** Reads the raw body, refusing it as soon as it passes `maxBytes` (before reading it all). */
-async function readRaw(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads the raw body, refusing it as soon as it passes `maxBytes` (before reading it all). The
+ * stream is paused, not destroyed, so the socket stays open long enough to carry the 413 answer
+ * (destroying it would look like a network error, which clients retry).
+ */
+function readRaw(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(request.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new PayloadTooLargeError(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new PayloadTooLargeError(maxBytes);
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(new PayloadTooLargeError(maxBytes));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onError);
+      request.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        request.pause();
+        reject(new PayloadTooLargeError(maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new InvalidDataError(`the request body could not be read: ${error.message}`));
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new InvalidDataError("the client closed the connection before the body was complete"));
+    };
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onError);
+    request.on("close", onClose);
+  });
 }
 
 /**

@@ -31,6 +31,8 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 export class HttpListener {
   readonly #server: Server;
   readonly #settings: HttpServerSettings;
+  #closing = false;
+  readonly #inFlight = new Set<ServerResponse>();
 
   constructor(settings: HttpServerSettings, handler: RequestHandler, onUnexpected: (error: unknown) => void) {
     this.#settings = settings;
@@ -41,6 +43,13 @@ export class HttpListener {
         keepAliveTimeout: settings.idle_timeout,
       },
       (request, response) => {
+        this.#inFlight.add(response);
+        if (this.#closing) response.setHeader("connection", "close");
+        response.once("close", () => {
+          this.#inFlight.delete(response);
+          // While closing, a keep-alive socket is released as soon as its last answer is out.
+          if (this.#closing) this.#server.closeIdleConnections();
+        });
         handler(request, response).catch((error: unknown) => {
           onUnexpected(error);
           if (!response.headersSent) {
@@ -74,6 +83,8 @@ export class HttpListener {
   /** Stops accepting connections, closes idle ones and waits for in-flight requests. */
   async close(): Promise<void> {
     if (!this.#server.listening) return;
+    this.#closing = true;
+    for (const response of this.#inFlight) if (!response.headersSent) response.setHeader("connection", "close");
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     await closed;
