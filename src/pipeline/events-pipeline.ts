@@ -4,7 +4,7 @@ import type { IngestionEvent } from "../model/events.js";
 import { EventBatch, type EventRecord } from "./batch.js";
 import type { Component, EventsProcessor } from "./component.js";
 import { PermanentError } from "./errors.js";
-import { runExporterChain, type NamedExporter } from "./exporter-chain.js";
+import { prepareExportGroups, runExporterChain, summariseFailures, type NamedExporter } from "./exporter-chain.js";
 import type { SeenTraceStore } from "./export.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer, ProjectScope, RequestContext, TracePayload } from "./payload.js";
 import { dropShallowTracesOfSeenTraces } from "./seen-traces.js";
@@ -60,12 +60,14 @@ export class EventsPipeline implements PayloadConsumer, Component {
       // The pipeline builder refuses chains without auth; reaching this is a bug, not bad input.
       throw new PermanentError(`pipeline ${this.id} has no project scope after its processors`);
     }
-    const scoped = batch as EventBatch & { context: { scope: ProjectScope } };
     const claimed = await dropShallowTracesOfSeenTraces(batch, this.#parts.seenTraces);
-    try {
-      await runExporterChain(scoped, this.#parts.exporters, this.#parts.logger);
-    } catch (error) {
+    const groups = prepareExportGroups(batch);
+    const request = { context: context as RequestContext & { scope: ProjectScope }, groups };
+    const failures = await runExporterChain(request, this.#parts.exporters);
+    if (failures.length > 0) {
       await this.#parts.seenTraces.release(scope.projectId, claimed);
+      const error = summariseFailures(failures, groups.length);
+      this.#parts.logger.warn({ err: error }, "export failed");
       throw error;
     }
     return { itemCount, rejections: batch.rejections, ignored: batch.ignored };

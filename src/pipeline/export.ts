@@ -9,29 +9,31 @@ export interface BlobRef {
   fileKey: string;
 }
 
-/** One group of events (one entity of one request) ready for export: one blob, one job. */
+/**
+ * One group of events (one entity of one request) ready for export: one blob, one job. It holds
+ * the serialised object body, so the spool, the blob exporters and a replay after a restart all
+ * write the same bytes under the same key.
+ */
 export class ExportGroup {
-  #body: Buffer | undefined;
+  /** Set by each blob exporter that stored the group; queue exporters use the latest one. */
+  blob: BlobRef | undefined;
 
   constructor(
     readonly entityType: EntityType,
     /** The raw (unsanitised) body id every event of the group shares. */
     readonly eventBodyId: string,
-    readonly events: readonly IngestionEvent[],
+    /** Envelope id of the group's first event: names the object. */
+    readonly firstEventId: string,
+    /** Type of the group's first event: the job's `type`. */
+    readonly firstEventType: string,
+    /** The object content: the JSON array of the group's events. */
+    readonly body: Buffer,
   ) {}
 
-  get firstEvent(): IngestionEvent {
-    return this.events[0]!;
+  static fromEvents(entityType: EntityType, eventBodyId: string, events: readonly IngestionEvent[]): ExportGroup {
+    const first = events[0]!;
+    return new ExportGroup(entityType, eventBodyId, first.id, first.type, Buffer.from(JSON.stringify(events), "utf8"));
   }
-
-  /** The object content: the JSON array of the group's events. Serialised once, shared by every blob exporter. */
-  body(): Buffer {
-    this.#body ??= Buffer.from(JSON.stringify(this.events), "utf8");
-    return this.#body;
-  }
-
-  /** Set by each blob exporter that stored the group; queue exporters use the latest one. */
-  blob: BlobRef | undefined;
 }
 
 export interface ExportRequest {

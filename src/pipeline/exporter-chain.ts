@@ -1,10 +1,8 @@
-import type { Logger } from "pino";
 import { entityTypeOf } from "../model/events.js";
 import type { EventBatch } from "./batch.js";
 import type { EventsExporter } from "./component.js";
 import { PermanentError, RetryableError, isPipelineError } from "./errors.js";
 import { ExportGroup, type ExportFailure, type ExportRequest } from "./export.js";
-import type { ProjectScope } from "./payload.js";
 
 /**
  * Turns the batch's groups into export groups. Groups whose first event has no body id are
@@ -18,7 +16,7 @@ export function prepareExportGroups(batch: EventBatch): ExportGroup[] {
     const bodyId = first.body?.id;
     if (entityType === undefined || entityType === "sdk_log" || typeof bodyId !== "string" || bodyId === "") continue;
     groups.push(
-      new ExportGroup(
+      ExportGroup.fromEvents(
         entityType,
         bodyId,
         group.map((record) => record.event),
@@ -33,44 +31,44 @@ export interface NamedExporter {
   exporter: EventsExporter;
 }
 
+export interface ChainFailure extends ExportFailure {
+  exporter: string;
+}
+
 /**
  * Runs the exporters in the order the pipeline lists them; each one gets a group only after
  * every exporter before it succeeded for that group, so a queue job never points at a blob that
- * was not written. If any group failed anywhere, the request fails: retryable if any failure was.
+ * was not written. Returns the groups that failed, with the exporter that failed them.
  */
-export async function runExporterChain(
-  batch: EventBatch & { context: { scope: ProjectScope } },
-  exporters: readonly NamedExporter[],
-  logger: Logger,
-): Promise<number> {
-  let live = prepareExportGroups(batch);
-  const exportedCount = live.length;
-  const failures: Array<ExportFailure & { exporter: string }> = [];
+export async function runExporterChain(request: ExportRequest, exporters: readonly NamedExporter[]): Promise<ChainFailure[]> {
+  let live = request.groups;
+  const failures: ChainFailure[] = [];
   for (const { id, exporter } of exporters) {
     if (live.length === 0) break;
-    const request: ExportRequest = { context: batch.context, groups: live };
-    const failed = await exporter.exportGroups(request);
+    const failed = await exporter.exportGroups({ context: request.context, groups: live });
     if (failed.length === 0) continue;
     const failedGroups = new Set(failed.map((failure) => failure.group));
     live = live.filter((group) => !failedGroups.has(group));
     for (const failure of failed) failures.push({ ...failure, exporter: id });
   }
-  if (failures.length > 0) throw summarise(failures, exportedCount, logger);
-  return exportedCount;
+  return failures;
 }
 
-function summarise(failures: Array<ExportFailure & { exporter: string }>, total: number, logger: Logger): Error {
+/** A failure nobody should retry: invalid data, or a backend that refused it for good. */
+export function isPermanentFailure(failure: ExportFailure): boolean {
+  return isPipelineError(failure.error) && failure.error.intent !== "retryable";
+}
+
+/** One error for a request whose groups failed: retryable if any failure was. */
+export function summariseFailures(failures: readonly ChainFailure[], total: number): Error {
   const first = failures[0]!;
-  const retryable = failures.filter((failure) => !isPipelineError(failure.error) || failure.error.intent === "retryable");
   const byExporter = new Map<string, number>();
   for (const failure of failures) byExporter.set(failure.exporter, (byExporter.get(failure.exporter) ?? 0) + 1);
   const where = [...byExporter].map(([exporter, count]) => `${exporter}: ${count}`).join(", ");
   const message = `export failed for ${failures.length} of ${total} groups (${where}): ${first.error.message}`;
-  logger.warn({ failedGroups: failures.length, groups: total, err: first.error }, "export failed");
+  const retryable = failures.filter((failure) => !isPermanentFailure(failure));
   if (retryable.length > 0) {
-    const retryAfterMs = Math.max(
-      ...retryable.map((failure) => (failure.error instanceof RetryableError ? failure.error.retryAfterMs : 1000)),
-    );
+    const retryAfterMs = Math.max(...retryable.map((failure) => (failure.error instanceof RetryableError ? failure.error.retryAfterMs : 1000)));
     return new RetryableError(message, retryAfterMs, { cause: first.error });
   }
   return new PermanentError(message, { cause: first.error });

@@ -52,7 +52,7 @@ export function ingestionJobData(request: ExportRequest, group: ExportGroup, ski
     name: JOB_NAME,
     payload: {
       data: {
-        type: group.firstEvent.type,
+        type: group.firstEventType,
         eventBodyId: group.eventBodyId,
         fileKey: blob.fileKey,
         skipS3List,

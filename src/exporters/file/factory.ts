@@ -79,11 +79,11 @@ class FileExporter implements EventsExporter {
     const failures: ExportFailure[] = [];
     await Promise.all(
       request.groups.map(async (group) => {
-        const key = eventObjectKey(this.config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEvent.id, this.config.max_segment_bytes);
+        const key = eventObjectKey(this.config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEventId, this.config.max_segment_bytes);
         const path = join(this.#root, keyToRelativePath(key.objectKey));
         try {
           if (!path.startsWith(this.#root + sep)) throw new Error(`key ${JSON.stringify(key.objectKey)} leaves the directory`);
-          await writeAtomically(path, group.body(), this.config.fsync);
+          await writeAtomically(path, group.body, this.config.fsync);
           group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
         } catch (error) {
           this.settings.logger.warn({ err: error }, "file export failed");

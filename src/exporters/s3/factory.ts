@@ -103,11 +103,11 @@ class S3Exporter implements EventsExporter {
     const { projectId } = request.context.scope;
     const results = await Promise.all(
       request.groups.map(async (group): Promise<ExportFailure | undefined> => {
-        const key = eventObjectKey(config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEvent.id, config.max_segment_bytes);
+        const key = eventObjectKey(config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEventId, config.max_segment_bytes);
         const input: PutObjectCommandInput = {
           Bucket: config.bucket,
           Key: key.objectKey,
-          Body: group.body(),
+          Body: group.body,
           ContentType: "application/json",
         };
         if (config.server_side_encryption !== undefined) input.ServerSideEncryption = config.server_side_encryption;
