@@ -7,6 +7,10 @@ import { FanoutConsumer } from "./pipeline/fanout.js";
 import type { PayloadConsumer } from "./pipeline/payload.js";
 import { InMemorySeenTraceStore } from "./pipeline/seen-traces.js";
 import type { ConversionOptions } from "./conversion/convert.js";
+import { join } from "node:path";
+import { OverloadedError } from "./pipeline/errors.js";
+import type { SpoolOptions } from "./spool/spool.js";
+import type { SpoolConfig } from "./config/resolve.js";
 
 export interface ServiceOptions {
   logger: Logger;
@@ -57,6 +61,7 @@ export class Service {
         seenTraces,
         logger: options.logger.child({ pipeline: pipeline.id }),
         conversion: options.conversion,
+        spool: config.spool.enabled ? spoolOptions(config.spool, pipeline.id) : undefined,
       });
       this.pipelines.push(built);
       for (const receiver of pipeline.receivers) {
@@ -66,9 +71,10 @@ export class Service {
       }
     }
 
+    const admitProcess = memoryGuard(config.memoryLimitBytes);
     for (const [name, consumers] of consumersByReceiver) {
       const { id, factory, config: componentConfig } = config.receivers.get(name)!;
-      this.receivers.set(name, factory.create(settings("receiver", id), componentConfig as never, new FanoutConsumer(consumers)));
+      this.receivers.set(name, factory.create(settings("receiver", id), componentConfig as never, new FanoutConsumer(consumers, admitProcess)));
     }
   }
 
@@ -94,26 +100,73 @@ export class Service {
    * Receivers stop accepting and finish their in-flight requests, then processors and exporters
    * stop. Gives up waiting after the configured shutdown timeout.
    */
+  /**
+   * Receivers stop accepting and finish their in-flight requests (which land in the spool), the
+   * spool exports what it can until shortly before the deadline and keeps the rest on disk, then
+   * the exporters close. The whole stop fits in `shutdown_timeout`.
+   */
   async shutdown(): Promise<void> {
     if (this.#state === "stopping" || this.#state === "stopped") return;
     this.#state = "stopping";
-    const stages: Component[][] = [[...this.receivers.values()], this.pipelines, [...this.exporters.values()]];
-    const stopAll = async () => {
-      for (const stage of stages) {
-        const results = await Promise.allSettled(stage.map((component) => component.shutdown()));
-        for (const result of results) {
-          if (result.status === "rejected") this.#logger.warn({ err: result.reason }, "component shutdown failed");
-        }
+    const deadline = Date.now() + this.#shutdownTimeoutMs;
+    // Leave time after the spool drain for closing files and connections.
+    const drainDeadline = deadline - Math.min(2_000, this.#shutdownTimeoutMs / 5);
+    const settle = async (label: string, work: Array<Promise<void>>) => {
+      for (const result of await Promise.allSettled(work)) {
+        if (result.status === "rejected") this.#logger.warn({ err: result.reason }, `${label} shutdown failed`);
       }
     };
+    const stopAll = async () => {
+      await settle("receiver", [...this.receivers.values()].map((receiver) => receiver.shutdown()));
+      await settle("pipeline", this.pipelines.map((pipeline) => pipeline.shutdown(drainDeadline)));
+      await settle("exporter", [...this.exporters.values()].map((exporter) => exporter.shutdown()));
+    };
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"timeout">((resolve) => {
+    const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#shutdownTimeoutMs);
     });
-    const outcome = await Promise.race([stopAll().then(() => "done" as const), deadline]);
+    const outcome = await Promise.race([stopAll().then(() => "done" as const), timeout]);
     clearTimeout(timer);
     if (outcome === "timeout") this.#logger.warn({ timeoutMs: this.#shutdownTimeoutMs }, "shutdown timed out; stopping anyway");
     this.#state = "stopped";
     this.#logger.info("daemon stopped");
   }
+}
+
+function spoolOptions(config: SpoolConfig, pipelineId: string): SpoolOptions {
+  return {
+    directory: join(config.directory, pipelineId.replaceAll("/", "_")),
+    maxBytes: config.max_bytes,
+    segmentBytes: config.segment_bytes,
+    fsync: config.fsync,
+    exportConcurrency: config.export_concurrency,
+    memoryWindowBytes: config.memory_window,
+    retry: {
+      initialIntervalMs: config.retry.initial_interval,
+      maxIntervalMs: config.retry.max_interval,
+      multiplier: config.retry.multiplier,
+      maxElapsedMs: config.retry.max_elapsed_time,
+    },
+    retryAfterMs: config.retry_after,
+  };
+}
+
+/**
+ * The process-wide memory check run before each request. Reading the resident set size costs a
+ * few microseconds, so it is read at most every 50 ms.
+ */
+function memoryGuard(limitBytes: number): () => void {
+  if (limitBytes <= 0) return () => {};
+  let checkedAt = 0;
+  let rss = 0;
+  return () => {
+    const now = Date.now();
+    if (now - checkedAt >= 50) {
+      rss = process.memoryUsage.rss();
+      checkedAt = now;
+    }
+    if (rss > limitBytes) {
+      throw new OverloadedError(`memory use ${Math.round(rss / 1024 ** 2)} MiB is above the limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`, 5_000);
+    }
+  };
 }

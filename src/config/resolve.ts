@@ -3,7 +3,7 @@ import type { ComponentRegistry } from "../components.js";
 import { parseComponentId, type ComponentId, type ExporterFactory, type ProcessorFactory, type ProcessorCapability, type ReceiverFactory } from "../pipeline/component.js";
 import type { ConfigProblem } from "./problems.js";
 import { didYouMean } from "./suggest.js";
-import { durationMs } from "./units.js";
+import { byteSize, durationMs, flag, integer, numeric } from "./units.js";
 import { zodProblems } from "./zod-problems.js";
 
 const PIPELINE_TYPES = ["events"] as const;
@@ -15,6 +15,33 @@ const pipelineSchema = z.strictObject({
 });
 
 const sectionSchema = z.preprocess((value) => value ?? {}, z.record(z.string(), z.unknown()));
+
+const spoolSchema = z.strictObject({
+  /** Off: requests are answered only after the export itself (no disk needed, nothing survives a crash). */
+  enabled: flag.default(true),
+  /** Each pipeline gets a subfolder; one daemon per folder. */
+  directory: z.string().min(1).default("./data/spool"),
+  /** Unexported data (per pipeline) above which new requests are refused with 429. */
+  max_bytes: byteSize.default(1024 ** 3),
+  segment_bytes: byteSize.default(16 * 1024 ** 2),
+  /** fdatasync before acknowledging; off only where losing recent data on a machine crash is acceptable. */
+  fsync: flag.default(true),
+  export_concurrency: integer({ min: 1, max: 256 }).default(4),
+  memory_window: byteSize.default(64 * 1024 ** 2),
+  retry: z
+    .strictObject({
+      initial_interval: durationMs.default(500),
+      max_interval: durationMs.default(30_000),
+      multiplier: numeric.pipe(z.number().min(1).max(10)).default(2),
+      /** 0: retry as long as the spool holds the data; otherwise dead-letter after this long. */
+      max_elapsed_time: durationMs.default(0),
+    })
+    .prefault({}),
+  /** Retry-After sent while the spool is full. */
+  retry_after: durationMs.default(5_000),
+});
+
+export type SpoolConfig = z.output<typeof spoolSchema>;
 
 const rootSchema = z.strictObject({
   receivers: sectionSchema,
@@ -35,6 +62,9 @@ const rootSchema = z.strictObject({
       .prefault({}),
     /** Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default. */
     shutdown_timeout: durationMs.default(25_000),
+    /** Refuse new requests (429) while the process's resident memory is above this; 0 turns it off. */
+    memory_limit: z.union([z.literal(0), z.literal("0"), byteSize]).default(0),
+    spool: spoolSchema.prefault({}),
   }),
 });
 
@@ -58,6 +88,8 @@ export interface ResolvedConfig {
   pipelines: ResolvedPipeline[];
   logs: { level: string; format: "json" | "pretty" };
   shutdownTimeoutMs: number;
+  memoryLimitBytes: number;
+  spool: SpoolConfig;
 }
 
 type Section = "receivers" | "processors" | "exporters";
@@ -209,6 +241,8 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       pipelines,
       logs: root.data.service.telemetry.logs,
       shutdownTimeoutMs: root.data.service.shutdown_timeout,
+      memoryLimitBytes: Number(root.data.service.memory_limit),
+      spool: root.data.service.spool,
     },
     problems,
   };

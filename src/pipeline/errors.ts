@@ -8,7 +8,8 @@ export type ErrorIntent =
   | "unauthenticated" // credentials missing or wrong
   | "forbidden" // credentials fine, but not allowed to do this
   | "too_large" // the request exceeds a configured size limit: do not retry as is
-  | "retryable" // a backend is unavailable or overloaded: the same request may succeed later
+  | "retryable" // a backend is unavailable: the same request may succeed later
+  | "overloaded" // the daemon itself is full (spool or memory budget): come back later
   | "permanent"; // a backend refused the data for good (e.g. S3 403): retrying will not help
 
 export abstract class PipelineError extends Error {
@@ -43,6 +44,17 @@ export class RetryableError extends PipelineError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** The daemon refuses new data to protect itself; clients retry after `retryAfterMs`. */
+export class OverloadedError extends PipelineError {
+  readonly intent = "overloaded";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
   }
 }
 

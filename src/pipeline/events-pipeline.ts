@@ -8,6 +8,7 @@ import { prepareExportGroups, runExporterChain, summariseFailures, type NamedExp
 import type { SeenTraceStore } from "./export.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer, ProjectScope, RequestContext, TracePayload } from "./payload.js";
 import { dropShallowTracesOfSeenTraces } from "./seen-traces.js";
+import { Spool, type SpoolOptions } from "../spool/spool.js";
 
 export interface NamedProcessor {
   id: string;
@@ -21,6 +22,8 @@ export interface EventsPipelineParts {
   seenTraces: SeenTraceStore;
   logger: Logger;
   conversion?: ConversionOptions;
+  /** With a spool, requests are acknowledged once durable on disk and exported in the background. */
+  spool?: SpoolOptions;
 }
 
 /**
@@ -31,19 +34,37 @@ export interface EventsPipelineParts {
 export class EventsPipeline implements PayloadConsumer, Component {
   readonly id: string;
   readonly #parts: EventsPipelineParts;
+  #spool: Spool | undefined;
 
   constructor(parts: EventsPipelineParts) {
     this.id = parts.id;
     this.#parts = parts;
   }
 
-  /** Processors start after the exporters they feed; the service starts exporters itself. */
+  get spool(): Spool | undefined {
+    return this.#spool;
+  }
+
+  /**
+   * Runs after the exporters have started (the service starts them) and before any receiver:
+   * the spool's leftovers from the last run start exporting before new data arrives.
+   */
   async start(): Promise<void> {
+    if (this.#parts.spool) {
+      this.#spool = await Spool.open(this.#parts.spool, this.#parts.exporters, this.#parts.logger.child({ spool: this.#parts.spool.directory }));
+      this.#spool.start();
+    }
     for (const { processor } of this.#parts.processors) await processor.start();
   }
 
-  async shutdown(): Promise<void> {
+  /** Exports what is spooled until `deadline` (epoch ms); the rest stays on disk for the next start. */
+  async shutdown(deadline: number = Date.now()): Promise<void> {
     for (const { processor } of this.#parts.processors) await processor.shutdown();
+    await this.#spool?.shutdown(deadline);
+  }
+
+  admit(): void {
+    this.#spool?.admit();
   }
 
   async consume(payload: TracePayload, requestContext: RequestContext): Promise<ConsumeResult> {
@@ -62,12 +83,17 @@ export class EventsPipeline implements PayloadConsumer, Component {
     }
     const claimed = await dropShallowTracesOfSeenTraces(batch, this.#parts.seenTraces);
     const groups = prepareExportGroups(batch);
-    const request = { context: context as RequestContext & { scope: ProjectScope }, groups };
-    const failures = await runExporterChain(request, this.#parts.exporters);
-    if (failures.length > 0) {
+    try {
+      if (this.#spool) {
+        const { authorization: _secret, ...rest } = context;
+        await this.#spool.append({ context: { ...rest, authorization: undefined, scope }, groups });
+      } else {
+        const failures = await runExporterChain({ context: context as RequestContext & { scope: ProjectScope }, groups }, this.#parts.exporters);
+        if (failures.length > 0) throw summariseFailures(failures, groups.length);
+      }
+    } catch (error) {
       await this.#parts.seenTraces.release(scope.projectId, claimed);
-      const error = summariseFailures(failures, groups.length);
-      this.#parts.logger.warn({ err: error }, "export failed");
+      this.#parts.logger.warn({ err: error }, "request not accepted");
       throw error;
     }
     return { itemCount, rejections: batch.rejections, ignored: batch.ignored };

@@ -2,14 +2,22 @@ import { isPipelineError } from "./errors.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer, RequestContext, TracePayload } from "./payload.js";
 
 /** How bad an error is for the client: the worst one decides the answer of a fanned-out request. */
-const SEVERITY: Record<string, number> = { unauthenticated: 6, forbidden: 5, invalid: 4, too_large: 3, permanent: 2, retryable: 1 };
+const SEVERITY: Record<string, number> = { unauthenticated: 7, forbidden: 6, invalid: 5, too_large: 4, permanent: 3, overloaded: 2, retryable: 1 };
 
 /**
  * A receiver that feeds several pipelines hands each its own copy of the request. The request
  * succeeds only if every pipeline took it; per-item rejections are merged.
  */
 export class FanoutConsumer implements PayloadConsumer {
-  constructor(readonly consumers: readonly PayloadConsumer[]) {}
+  constructor(
+    readonly consumers: readonly PayloadConsumer[],
+    private readonly admitProcess: () => void = () => {},
+  ) {}
+
+  admit(): void {
+    this.admitProcess();
+    for (const consumer of this.consumers) consumer.admit();
+  }
 
   async consume(payload: TracePayload, context: RequestContext): Promise<ConsumeResult> {
     if (this.consumers.length === 1) return this.consumers[0]!.consume(payload, context);

@@ -60,5 +60,10 @@ export interface ConsumeResult {
 }
 
 export interface PayloadConsumer {
+  /**
+   * Throws an OverloadedError when the daemon cannot take more data now (spool or memory budget
+   * full). Receivers call it before reading a request body, so a full daemon stays cheap to refuse.
+   */
+  admit(): void;
   consume(payload: TracePayload, context: RequestContext): Promise<ConsumeResult>;
 }

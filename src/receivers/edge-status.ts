@@ -1,4 +1,4 @@
-import { isPipelineError, RetryableError } from "../pipeline/errors.js";
+import { isPipelineError, type OverloadedError, type RetryableError } from "../pipeline/errors.js";
 
 /** gRPC status codes used at the edge (google.rpc.Code). */
 export const GrpcCode = {
@@ -44,6 +44,15 @@ export function edgeStatus(error: unknown): EdgeStatus {
         grpc: GrpcCode.UNAVAILABLE,
         message: error.message,
         retryAfterMs: (error as RetryableError).retryAfterMs,
+        unexpected: false,
+      };
+    case "overloaded":
+      // RESOURCE_EXHAUSTED is retryable for OTLP clients only with RetryInfo, which is always sent.
+      return {
+        http: 429,
+        grpc: GrpcCode.RESOURCE_EXHAUSTED,
+        message: error.message,
+        retryAfterMs: (error as OverloadedError).retryAfterMs,
         unexpected: false,
       };
     case "permanent":

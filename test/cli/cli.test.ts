@@ -142,6 +142,7 @@ exporters:
   file: { directory: ${blobs}, prefix: events/ }
   bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
 service:
+  spool: { directory: ${join(folder, "spool")} }
   pipelines:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
 `,
@@ -160,8 +161,9 @@ service:
       body: toJson(resourceSpans([span({ traceId: "0000000000000000000000000000c11e" })])),
     });
     expect(response.status).toBe(200);
+    // Acknowledged once spooled; the export follows in the background.
+    await waitFor(async () => (await redis.jobs()).length === 2, 10_000, "the spooled request to be exported");
     expect(await readdir(join(blobs, "events/p/trace/0000000000000000000000000000c11e"))).toHaveLength(1);
-    expect(await redis.jobs()).toHaveLength(2);
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

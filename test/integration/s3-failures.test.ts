@@ -6,7 +6,11 @@ import { startStack, type TestStack } from "../support/stack.js";
 import { classifyS3Error } from "../../src/exporters/s3/errors.js";
 import { PermanentError, RetryableError } from "../../src/pipeline/errors.js";
 
-/** S3 refusing or missing: the client is told whether to retry, and no job points at a missing blob. */
+/**
+ * S3 refusing or missing, without a spool: the client is told whether to retry, and no job points
+ * at a missing blob. (With the spool, the same failures are retried in the background; see
+ * test/faults.)
+ */
 let stack: TestStack | undefined;
 
 afterEach(async () => {
@@ -25,7 +29,7 @@ async function post(traceId: string) {
 describe("S3 failures", () => {
   it("answers 503 with Retry-After when S3 is unreachable, and enqueues nothing", async () => {
     const closedPort = await freePort();
-    stack = await startStack({ configure: (yaml) => yaml.replace(/endpoint: http:\/\/127\.0\.0\.1:\d+/, `endpoint: http://127.0.0.1:${closedPort}`) });
+    stack = await startStack({ spool: false, configure: (yaml) => yaml.replace(/endpoint: http:\/\/127\.0\.0\.1:\d+/, `endpoint: http://127.0.0.1:${closedPort}`) });
     const response = await post("00000000000000000000000000000d01");
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
@@ -34,7 +38,7 @@ describe("S3 failures", () => {
   });
 
   it("answers 500 (do not retry) when the bucket does not exist, and enqueues nothing", async () => {
-    stack = await startStack({ configure: (yaml) => yaml.replace("bucket: langfuse", "bucket: no-such-bucket") });
+    stack = await startStack({ spool: false, configure: (yaml) => yaml.replace("bucket: langfuse", "bucket: no-such-bucket") });
     const response = await post("00000000000000000000000000000d02");
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ code: 13, message: expect.stringContaining("NoSuchBucket") });

@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino, type Logger } from "pino";
 import { loadConfigText } from "../../src/config/load.js";
 import { Service } from "../../src/service.js";
@@ -38,6 +41,8 @@ export function pipelineYaml(options: {
   extraProcessors?: string;
   bucket?: string;
   prefix?: string;
+  /** Spool folder; `false` turns the spool off (answers only after the export itself). */
+  spoolDirectory?: string | false;
 }): string {
   const processors = options.processors ?? ["validate", "auth", "sort", "group"];
   return `
@@ -79,6 +84,10 @@ exporters:
     retry_after: 1s
 service:
   shutdown_timeout: 10s
+  spool:
+${options.spoolDirectory === false ? "    enabled: false" : `    directory: ${options.spoolDirectory ?? join(tmpdir(), `lor-spool-${randomBytes(6).toString("hex")}`)}
+    fsync: false
+    retry: { initial_interval: 50ms, max_interval: 500ms }`}
   pipelines:
     events:
       receivers: [otlp, langfuse]

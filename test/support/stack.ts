@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pipelineYaml, startDaemon, type TestDaemon } from "./daemon.js";
 import { startS3, type TestS3 } from "./s3.js";
 import { testRedis, type TestRedis } from "./redis.js";
@@ -8,12 +11,13 @@ export type StoredEvent = { id: string; type: string; timestamp: string; body: R
  * What most end-to-end tests need: s3rver over HTTP, a private prefix on the local Redis, and
  * the daemon with the standard test pipeline (optionally edited) between them.
  */
-export async function startStack(options: { configure?: (yaml: string) => string } = {}) {
+export async function startStack(options: { configure?: (yaml: string) => string; spool?: boolean } = {}) {
   const s3 = await startS3();
   const redis = testRedis();
+  const spoolDirectory = await mkdtemp(join(tmpdir(), "lor-spool-"));
   let daemon: TestDaemon;
   try {
-    const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix });
+    const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix, spoolDirectory: options.spool === false ? false : spoolDirectory });
     daemon = await startDaemon(options.configure ? options.configure(yaml) : yaml);
   } catch (error) {
     await redis.cleanup();
@@ -21,9 +25,24 @@ export async function startStack(options: { configure?: (yaml: string) => string
     throw error;
   }
 
+  /** Waits until everything the daemon acknowledged has left its spool (exported or dead-lettered). */
+  async function exported(): Promise<void> {
+    await Promise.all(daemon.service.pipelines.map((pipeline) => pipeline.spool?.idle()));
+  }
+
+  // Reads go through these so a test sees everything the daemon acknowledged before the read:
+  // with the spool, exports happen after the answer.
+  const settledS3: TestS3 = {
+    ...s3,
+    listKeys: async (prefix) => (await exported(), s3.listKeys(prefix)),
+    getObject: async (key) => (await exported(), s3.getObject(key)),
+    getJson: async <T,>(key: string) => (await exported(), s3.getJson<T>(key)),
+  };
+  const settledRedis: TestRedis = { ...redis, jobs: async (name) => (await exported(), redis.jobs(name)) };
+
   /** Every event stored under a key prefix, object by object in key order. */
   async function eventsUnder(prefix: string): Promise<StoredEvent[]> {
-    const keys = await s3.listKeys(prefix);
+    const keys = await settledS3.listKeys(prefix);
     return (await Promise.all(keys.map((key) => s3.getJson<StoredEvent[]>(key)))).flat();
   }
 
@@ -31,9 +50,10 @@ export async function startStack(options: { configure?: (yaml: string) => string
     await daemon.stop();
     await redis.cleanup();
     await s3.stop();
+    await rm(spoolDirectory, { recursive: true, force: true });
   }
 
-  return { s3, redis, daemon, eventsUnder, stop };
+  return { s3: settledS3, redis: settledRedis, daemon, spoolDirectory, eventsUnder, exported, stop };
 }
 
 export type TestStack = Awaited<ReturnType<typeof startStack>>;

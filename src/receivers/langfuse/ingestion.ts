@@ -66,6 +66,8 @@ function errorBody(error: unknown, message: string): Record<string, unknown> {
       return { error: "ForbiddenError", message };
     case "retryable":
       return { error: "ServiceUnavailableError", message };
+    case "overloaded":
+      return { message: "Rate limit exceeded", code: "rate_limited", error: message };
     case "too_large":
       return { error: "PayloadTooLargeError", message };
     default:
@@ -81,6 +83,7 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     return;
   }
   try {
+    options.consumer.admit();
     const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers));
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
     const result = await options.consumer.consume({ kind: "ingestion", events }, context);

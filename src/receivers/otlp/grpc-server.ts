@@ -62,6 +62,7 @@ export class OtlpGrpcServer {
       return typeof value === "string" ? value : undefined;
     };
     try {
+      this.#options.consumer.admit();
       const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup);
       const resourceSpans = decodeProtobufTraceRequest(call.request);
       if (resourceSpans.length === 0) {

@@ -49,6 +49,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     return;
   }
   try {
+    options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers));
     const body = await readRequestBody(request, options.maxBodyBytes);
     const resourceSpans = format === "protobuf" ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);

@@ -1,0 +1,172 @@
+import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { OverloadedError, RetryableError } from "../pipeline/errors.js";
+import type { NamedExporter } from "../pipeline/exporter-chain.js";
+import { DeadLetters } from "./dead-letters.js";
+import { Dispatcher, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
+import { encodeRecord, type SpoolRecord } from "./record-codec.js";
+import { SegmentLog } from "./segment-log.js";
+
+export interface SpoolOptions {
+  directory: string;
+  maxBytes: number;
+  segmentBytes: number;
+  fsync: boolean;
+  exportConcurrency: number;
+  /** In-memory copies of records waiting for export, so the common case never reads the disk. */
+  memoryWindowBytes: number;
+  retry: RetryPolicy;
+  /** Retry-After for clients while the spool is full. */
+  retryAfterMs: number;
+}
+
+/**
+ * The durable queue between a pipeline's processors and its exporters. A request is acknowledged
+ * once its groups are in the spool (written and fsynced); the dispatcher then exports them, with
+ * retries, in the background. On restart, whatever was not acknowledged is exported first.
+ */
+export class Spool {
+  readonly #options: SpoolOptions;
+  readonly #log: SegmentLog;
+  readonly #dispatcher: Dispatcher;
+  readonly #logger: Logger;
+  readonly deadLetters: DeadLetters;
+  #inMemoryBytes = 0;
+
+  private constructor(options: SpoolOptions, log: SegmentLog, exporters: readonly NamedExporter[], logger: Logger) {
+    this.#options = options;
+    this.#log = log;
+    this.#logger = logger;
+    this.deadLetters = new DeadLetters(join(options.directory, "dead-letter"));
+    this.#dispatcher = new Dispatcher({
+      log,
+      exporters,
+      deadLetters: this.deadLetters,
+      concurrency: options.exportConcurrency,
+      retry: options.retry,
+      logger,
+      onTaken: (entry) => {
+        if (entry.record) this.#inMemoryBytes -= entry.location.length;
+      },
+    });
+  }
+
+  /** Takes the directory's lock, recovers unacknowledged records and queues them for export. */
+  static async open(options: SpoolOptions, exporters: readonly NamedExporter[], logger: Logger): Promise<Spool> {
+    await takeLock(options.directory);
+    const { log, recovered } = await SegmentLog.open({ directory: options.directory, segmentBytes: options.segmentBytes, fsync: options.fsync });
+    for (const problem of recovered.corruption) {
+      logger.error(problem, "damaged spool data skipped (records before and after it are kept)");
+    }
+    if (recovered.pending.length > 0) {
+      logger.info({ records: recovered.pending.length, bytes: log.pendingBytes }, "spool holds records from before the restart; exporting them first");
+    }
+    const spool = new Spool(options, log, exporters, logger);
+    for (const location of recovered.pending) spool.#dispatcher.enqueue({ location });
+    return spool;
+  }
+
+  get pendingBytes(): number {
+    return this.#log.pendingBytes;
+  }
+
+  get backlog(): number {
+    return this.#dispatcher.backlog;
+  }
+
+  get stats() {
+    return this.#dispatcher.stats;
+  }
+
+  /** Refuses new data while the spool is at its size budget. Cheap: called on every request. */
+  admit(): void {
+    if (this.#log.pendingBytes >= this.#options.maxBytes) {
+      throw new OverloadedError(`the spool is full (${this.#log.pendingBytes} of ${this.#options.maxBytes} bytes waiting for export)`, this.#options.retryAfterMs);
+    }
+  }
+
+  /** Resolves once the record is durable in the spool; the export happens later. */
+  async append(record: SpoolRecord): Promise<void> {
+    if (record.groups.length === 0) return;
+    this.admit();
+    const payload = encodeRecord(record);
+    let location;
+    try {
+      location = await this.#log.append(payload);
+    } catch (error) {
+      throw new RetryableError(`the spool could not store the request: ${(error as Error).message}`, this.#options.retryAfterMs, { cause: error });
+    }
+    const keepInMemory = this.#inMemoryBytes + payload.length <= this.#options.memoryWindowBytes;
+    const entry: SpoolEntry = { location };
+    if (keepInMemory) {
+      entry.record = record;
+      this.#inMemoryBytes += payload.length;
+    }
+    this.#dispatcher.enqueue(entry);
+  }
+
+  start(): void {
+    this.#dispatcher.start();
+  }
+
+  /** Resolves when everything spooled so far is exported (or dead-lettered). */
+  idle(): Promise<void> {
+    return this.#dispatcher.idle();
+  }
+
+  /**
+   * Exports what it can until `deadline` (epoch ms), then stops; what is left stays on disk for
+   * the next start.
+   */
+  async shutdown(deadline: number): Promise<void> {
+    const remaining = deadline - Date.now();
+    if (remaining > 0 && this.#dispatcher.backlog > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#dispatcher.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);
+      clearTimeout(timer);
+    }
+    await this.#dispatcher.stop();
+    await this.#log.close();
+    if (this.#log.pendingBytes > 0) {
+      this.#logger.warn({ bytes: this.#log.pendingBytes, records: this.#dispatcher.backlog }, "stopping with records still in the spool; they are exported at the next start");
+    }
+    await releaseLock(this.#options.directory);
+  }
+}
+
+/** One daemon per spool directory: two writers would corrupt each other's segments. */
+async function takeLock(directory: string): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  const path = join(directory, "lock");
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(path, "wx");
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number((await readFile(path, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new Error(`spool directory ${directory} is in use by process ${owner}`);
+      }
+      // Left behind by a process that died (SIGKILL, OOM): take it over.
+      await rm(path, { force: true });
+    }
+  }
+  throw new Error(`could not lock spool directory ${directory}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function releaseLock(directory: string): Promise<void> {
+  await rm(join(directory, "lock"), { force: true });
+}
