@@ -8,9 +8,11 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
  * A private key prefix per test file on the shared local Redis, so runs never see each other's
  * jobs; everything under it is deleted at the end.
  */
-export function testRedis() {
+export function testRedis(url: string = REDIS_URL) {
   const keyPrefix = `lor-test-${randomBytes(4).toString("hex")}`;
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  // Fault tests stop this Redis on purpose; reconnection errors are expected then.
+  client.on("error", () => {});
   const queues = new Map<string, Queue>();
 
   function queue(name = "ingestion-queue"): Queue {

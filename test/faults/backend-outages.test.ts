@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
+import { AckingClient, checkDelivery } from "../support/delivery.js";
+import { startFaultProxy } from "../support/fault-proxy.js";
+import { freePort, RedisServerProcess } from "../support/redis-server.js";
+import { testRedis } from "../support/redis.js";
+import { startS3 } from "../support/s3.js";
+
+/**
+ * With the spool, a backend outage never loses acknowledged data: requests keep being accepted
+ * while Redis or S3 is away, and everything lands once it is back.
+ */
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setUp(options: { spoolMaxBytes?: string; memoryLimit?: string } = {}) {
+  const s3 = await startS3();
+  cleanups.push(() => s3.stop());
+  const proxy = await startFaultProxy(s3.endpoint);
+  cleanups.push(() => proxy.stop());
+  const redisServer = new RedisServerProcess(await freePort());
+  await redisServer.start();
+  cleanups.push(() => redisServer.stop());
+  const redis = testRedis(redisServer.url);
+  cleanups.push(() => redis.cleanup());
+  const spoolDirectory = await mkdtemp(join(tmpdir(), "lor-fault-spool-"));
+  cleanups.push(() => rm(spoolDirectory, { recursive: true, force: true }));
+  let yaml = pipelineYaml({ s3Endpoint: proxy.endpoint, keyPrefix: redis.keyPrefix, spoolDirectory })
+    .replace(/url: redis:\/\/127\.0\.0\.1:\d+/, `url: ${redisServer.url}`)
+    .replace("max_attempts: 1", "max_attempts: 1\n    request_timeout: 300ms");
+  if (options.spoolMaxBytes) yaml = yaml.replace("    fsync: false", `    fsync: false\n    max_bytes: ${options.spoolMaxBytes}\n    retry_after: 1s`);
+  if (options.memoryLimit) yaml = yaml.replace("  shutdown_timeout: 10s", `  shutdown_timeout: 10s\n  memory_limit: ${options.memoryLimit}`);
+  const daemon: TestDaemon = await startDaemon(yaml);
+  cleanups.push(() => daemon.stop());
+  const client = new AckingClient(() => daemon.url("otlp"));
+  const exported = () => Promise.all(daemon.service.pipelines.map((pipeline) => pipeline.spool?.idle()));
+  return { s3, proxy, redisServer, redis, daemon, client, exported };
+}
+
+describe("backend outages with the spool", () => {
+  it("Redis stopped mid-stream and restarted: every acknowledged span lands, no job points at a missing blob", async () => {
+    const { s3, redisServer, redis, client, exported } = await setUp();
+    for (let i = 0; i < 5; i += 1) expect(await client.send()).toBe(200);
+    await redisServer.stop();
+    const outageStarted = Date.now();
+    for (let i = 0; i < 5; i += 1) expect(await client.send()).toBe(200);
+    await redisServer.start();
+    const outage = Date.now() - outageStarted;
+    await exported();
+    const recovered = Date.now() - outageStarted - outage;
+
+    const result = await checkDelivery(s3, redis, client.acked, TEST_KEYS.projectId);
+    expect(client.acked.size).toBe(50);
+    expect(result.missing).toEqual([]);
+    expect(result.dangling).toEqual([]);
+    // Every span's observation job and each trace's job: 10 traces × (5 + 1).
+    expect(result.jobs).toBeGreaterThanOrEqual(60);
+    console.log(`redis outage: ${outage} ms down, exported ${recovered} ms after Redis was back`);
+  });
+
+  it("S3 answering SlowDown, then timing out, then recovering: nothing acknowledged is lost", async () => {
+    const { s3, proxy, redis, client, exported } = await setUp();
+    proxy.setMode("slowdown");
+    for (let i = 0; i < 4; i += 1) expect(await client.send()).toBe(200);
+    proxy.setMode("hang");
+    for (let i = 0; i < 4; i += 1) expect(await client.send()).toBe(200);
+    proxy.setMode("pass");
+    await exported();
+    expect(proxy.counts.slowedDown).toBeGreaterThan(0);
+    expect(proxy.counts.held).toBeGreaterThan(0);
+    const result = await checkDelivery(s3, redis, client.acked, TEST_KEYS.projectId);
+    expect(client.acked.size).toBe(40);
+    expect(result.missing).toEqual([]);
+    expect(result.dangling).toEqual([]);
+  });
+
+  it("a full spool refuses with 429 and Retry-After; what it accepted lands once S3 is back", async () => {
+    const { s3, proxy, redis, client, exported } = await setUp({ spoolMaxBytes: "8KiB" });
+    proxy.setMode("slowdown");
+    let refused = 0;
+    for (let i = 0; i < 20 && refused === 0; i += 1) if ((await client.send()) === 429) refused += 1;
+    expect(refused).toBe(1);
+    expect(client.refusals[0]).toEqual({ status: 429, retryAfter: "1" });
+    const acceptedBeforeFull = client.acked.size;
+    expect(acceptedBeforeFull).toBeGreaterThan(0);
+    proxy.setMode("pass");
+    await exported();
+    // Room again: the next request is accepted.
+    expect(await client.send()).toBe(200);
+    await exported();
+    const result = await checkDelivery(s3, redis, client.acked, TEST_KEYS.projectId);
+    expect(result.missing).toEqual([]);
+    expect(result.dangling).toEqual([]);
+  });
+
+  it("refuses with 429 while the process is above its memory limit", async () => {
+    const { client } = await setUp({ memoryLimit: "1MiB" });
+    expect(await client.send()).toBe(429);
+    expect(client.refusals[0]!.retryAfter).toBe("5");
+    expect(client.acked.size).toBe(0);
+  });
+});
