@@ -14,12 +14,11 @@ const ROOT = resolve(import.meta.dirname, "../..");
 /** What `npx langfuse-otel-receiver` runs: the package's bin entry. */
 const BIN_SCRIPT = join(ROOT, "dist/src/cli.js");
 
-/** The command users run: the package's bin, built by `npm ci` (prepare) and here again. */
+/** The command users run: the package's bin, built by `npm ci` (prepare) and by the test global setup. */
 let folder: string;
 let redis: TestRedis;
 
 beforeAll(async () => {
-  await run("npm", ["run", "build"], { cwd: ROOT });
   folder = await mkdtemp(join(tmpdir(), "lor-cli-"));
   redis = testRedis();
 }, 120_000);

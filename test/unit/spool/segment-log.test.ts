@@ -66,7 +66,8 @@ describe("segment log", () => {
     const [segment] = (await readdir(directory)).filter((name) => name.endsWith(".log"));
     const path = join(directory, segment!);
     const data = await readFile(path);
-    data[locations[1]!.offset + 12] ^= 0xff; // a flipped bit in the second payload
+    const at = locations[1]!.offset + 12;
+    data[at] = data[at]! ^ 0xff; // flipped bits in the second payload
     await writeFile(path, data);
     const { log: reopened, recovered } = await open();
     expect(await payloads(reopened, recovered.pending)).toEqual(["first", "third"]);

@@ -1,0 +1,32 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+import { waitFor } from "./redis-server.js";
+
+const CLI = resolve(import.meta.dirname, "../../dist/src/cli.js");
+
+/** The daemon as users run it: `node dist/src/cli.js run --config <file>` in its own process. */
+export class DaemonProcess {
+  #child: ChildProcess | undefined;
+  output = "";
+
+  constructor(private readonly configFile: string) {}
+
+  async start(): Promise<void> {
+    this.output = "";
+    const child = spawn(process.execPath, [CLI, "run", "--config", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    this.#child = child;
+    child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+    await waitFor(() => this.output.includes('"msg":"daemon started"') || child.exitCode !== null, 20_000, "the daemon to start");
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${this.output}`);
+  }
+
+  /** Sends a signal and resolves with the exit code (null when killed by the signal). */
+  async stop(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
