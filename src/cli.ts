@@ -4,13 +4,17 @@ import { checkConfigFile } from "./config/load.js";
 import { formatProblem } from "./config/problems.js";
 import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
+import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `langfuse-otel-receiver ${VERSION}
 
 Usage:
-  langfuse-otel-receiver run --config <file>        start the daemon
-  langfuse-otel-receiver validate --config <file>   check a config without starting anything
+  langfuse-otel-receiver run --config <file>           start the daemon
+  langfuse-otel-receiver validate --config <file>      check a config without starting anything
+  langfuse-otel-receiver dead-letters --config <file>  list what the spool could not export, and why
+  langfuse-otel-receiver dead-letters --replay --config <file>
+                                                       export the dead letters again (after fixing the cause)
 
 Options:
   -c, --config <file>   YAML pipeline configuration (default: config/pipeline.yaml)
@@ -26,6 +30,25 @@ async function validate(file: string): Promise<number> {
   for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
   process.stderr.write(`${problems.length} problem${problems.length === 1 ? "" : "s"} found\n`);
   return 1;
+}
+
+async function deadLetters(file: string, replay: boolean): Promise<number> {
+  const { config, problems } = await checkConfigFile(file);
+  if (config === undefined) {
+    for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    return 1;
+  }
+  if (replay) {
+    const logger = createLogger({ level: "warn", format: config.logs.format });
+    const { replayed, failed } = await replayDeadLetters(config, logger);
+    process.stdout.write(`replayed ${replayed} dead-letter file${replayed === 1 ? "" : "s"}, ${failed} still failing\n`);
+    return failed === 0 ? 0 : 1;
+  }
+  for (const summary of await listDeadLetters(config)) {
+    process.stdout.write(`${summary.pipeline}: ${summary.files.length} dead-letter file${summary.files.length === 1 ? "" : "s"} in ${summary.directory}\n`);
+    for (const entry of summary.files) process.stdout.write(`  ${entry.name}  ${entry.groups} group${entry.groups === 1 ? "" : "s"}  ${entry.reasons.join("; ")}\n`);
+  }
+  return 0;
 }
 
 async function run(file: string): Promise<number> {
@@ -75,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: "string", short: "c", default: "config/pipeline.yaml" },
         help: { type: "boolean", short: "h" },
+        replay: { type: "boolean" },
         version: { type: "boolean", short: "v" },
       },
     });
@@ -97,6 +121,8 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config!);
     case "validate":
       return validate(values.config!);
+    case "dead-letters":
+      return deadLetters(values.config!, values.replay === true);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
       return 2;

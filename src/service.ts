@@ -133,7 +133,7 @@ export class Service {
   }
 }
 
-function spoolOptions(config: SpoolConfig, pipelineId: string): SpoolOptions {
+export function spoolOptions(config: SpoolConfig, pipelineId: string): SpoolOptions {
   return {
     directory: join(config.directory, pipelineId.replaceAll("/", "_")),
     maxBytes: config.max_bytes,

@@ -1,0 +1,65 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { ResolvedConfig } from "../config/resolve.js";
+import { runExporterChain } from "../pipeline/exporter-chain.js";
+import { Service, spoolOptions } from "../service.js";
+import { DeadLetters } from "./dead-letters.js";
+
+export interface DeadLetterSummary {
+  pipeline: string;
+  directory: string;
+  files: Array<{ name: string; groups: number; reasons: string[] }>;
+}
+
+function deadLettersOf(config: ResolvedConfig): Array<{ pipeline: string; deadLetters: DeadLetters }> {
+  if (!config.spool.enabled) return [];
+  return config.pipelines.map((pipeline) => ({
+    pipeline: pipeline.id,
+    deadLetters: new DeadLetters(join(spoolOptions(config.spool, pipeline.id).directory, "dead-letter")),
+  }));
+}
+
+/** What the dead-letter folders of a config's pipelines hold, with the reasons. */
+export async function listDeadLetters(config: ResolvedConfig): Promise<DeadLetterSummary[]> {
+  const summaries: DeadLetterSummary[] = [];
+  for (const { pipeline, deadLetters } of deadLettersOf(config)) {
+    const files = [];
+    for (const name of await deadLetters.list()) {
+      const file = await deadLetters.read(name);
+      files.push({ name, groups: file.groups.length, reasons: [...new Set(file.groups.map((group) => `${group.exporter}: ${group.reason}`))] });
+    }
+    summaries.push({ pipeline, directory: deadLetters.directory, files });
+  }
+  return summaries;
+}
+
+/**
+ * Exports dead-lettered groups again with the pipeline's exporters (after the cause was fixed,
+ * say a bucket created or a permission granted). A file is deleted once all its groups are
+ * exported; files that still fail stay. Safe while the daemon runs: it only adds new files.
+ */
+export async function replayDeadLetters(config: ResolvedConfig, logger: Logger): Promise<{ replayed: number; failed: number }> {
+  const service = new Service(config, { logger });
+  for (const exporter of service.exporters.values()) await exporter.start();
+  let replayed = 0;
+  let failed = 0;
+  try {
+    for (const { pipeline, deadLetters } of deadLettersOf(config)) {
+      const exporters = config.pipelines.find((candidate) => candidate.id === pipeline)!.exporters.map((id) => ({ id, exporter: service.exporters.get(id)! }));
+      for (const name of await deadLetters.list()) {
+        const record = DeadLetters.toRecord(await deadLetters.read(name));
+        const failures = await runExporterChain(record, exporters);
+        if (failures.length === 0) {
+          await deadLetters.remove(name);
+          replayed += 1;
+        } else {
+          failed += 1;
+          logger.error({ file: name, pipeline, reason: failures[0]!.error.message }, "dead letter still fails");
+        }
+      }
+    }
+  } finally {
+    for (const exporter of service.exporters.values()) await exporter.shutdown();
+  }
+  return { replayed, failed };
+}
