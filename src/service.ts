@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { OverloadedError } from "./pipeline/errors.js";
 import type { SpoolOptions } from "./spool/spool.js";
 import type { SpoolConfig } from "./config/resolve.js";
+import { HealthServer } from "./telemetry/health.js";
 
 export interface ServiceOptions {
   logger: Logger;
@@ -27,6 +28,7 @@ export class Service {
   readonly receivers = new Map<string, Receiver>();
   readonly pipelines: EventsPipeline[] = [];
   readonly exporters = new Map<string, EventsExporter>();
+  readonly health: HealthServer;
   readonly #logger: Logger;
   readonly #shutdownTimeoutMs: number;
   #state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -34,6 +36,7 @@ export class Service {
   constructor(config: ResolvedConfig, options: ServiceOptions) {
     this.#logger = options.logger;
     this.#shutdownTimeoutMs = config.shutdownTimeoutMs;
+    this.health = new HealthServer(config.health, (error) => options.logger.error({ err: error }, "health check failed unexpectedly"));
     const settings = (kind: string, id: ComponentSettings["id"]): ComponentSettings => ({
       id,
       logger: options.logger.child({ component: `${kind}/${id.text}` }),
@@ -83,6 +86,7 @@ export class Service {
     this.#state = "running";
     const started: Component[] = [];
     try {
+      await this.health.listen();
       for (const component of [...this.exporters.values(), ...this.pipelines, ...this.receivers.values()]) {
         await component.start();
         started.push(component);
@@ -90,10 +94,15 @@ export class Service {
     } catch (error) {
       // A port in use or a bad directory: undo what started, then report.
       for (const component of started.reverse()) await component.shutdown().catch(() => {});
+      await this.health.close().catch(() => {});
       this.#state = "stopped";
       throw error;
     }
-    this.#logger.info({ receivers: Object.fromEntries([...this.receivers].map(([name, receiver]) => [name, receiver.addresses()])) }, "daemon started");
+    this.health.setReady(true);
+    this.#logger.info(
+      { receivers: Object.fromEntries([...this.receivers].map(([name, receiver]) => [name, receiver.addresses()])), health: `http://${this.health.address()}` },
+      "daemon started",
+    );
   }
 
   /**
@@ -108,6 +117,8 @@ export class Service {
   async shutdown(): Promise<void> {
     if (this.#state === "stopping" || this.#state === "stopped") return;
     this.#state = "stopping";
+    // Not ready at once: Kubernetes stops routing new connections while in-flight ones finish.
+    this.health.setReady(false, "shutting down");
     const deadline = Date.now() + this.#shutdownTimeoutMs;
     // Leave time after the spool drain for closing files and connections.
     const drainDeadline = deadline - Math.min(2_000, this.#shutdownTimeoutMs / 5);
@@ -128,6 +139,7 @@ export class Service {
     const outcome = await Promise.race([stopAll().then(() => "done" as const), timeout]);
     clearTimeout(timer);
     if (outcome === "timeout") this.#logger.warn({ timeoutMs: this.#shutdownTimeoutMs }, "shutdown timed out; stopping anyway");
+    await this.health.close();
     this.#state = "stopped";
     this.#logger.info("daemon stopped");
   }

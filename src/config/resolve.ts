@@ -5,6 +5,7 @@ import type { ConfigProblem } from "./problems.js";
 import { didYouMean } from "./suggest.js";
 import { byteSize, durationMs, flag, integer, numeric } from "./units.js";
 import { zodProblems } from "./zod-problems.js";
+import { healthConfigSchema, type HealthConfig } from "../telemetry/health.js";
 
 const PIPELINE_TYPES = ["events"] as const;
 
@@ -58,6 +59,7 @@ const rootSchema = z.strictObject({
             format: z.enum(["json", "pretty"]).default("json"),
           })
           .prefault({}),
+        health: healthConfigSchema.prefault({}),
       })
       .prefault({}),
     /** Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default. */
@@ -90,6 +92,7 @@ export interface ResolvedConfig {
   shutdownTimeoutMs: number;
   memoryLimitBytes: number;
   spool: SpoolConfig;
+  health: HealthConfig;
 }
 
 type Section = "receivers" | "processors" | "exporters";
@@ -243,6 +246,7 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       shutdownTimeoutMs: root.data.service.shutdown_timeout,
       memoryLimitBytes: Number(root.data.service.memory_limit),
       spool: root.data.service.spool,
+      health: root.data.service.telemetry.health,
     },
     problems,
   };

@@ -141,6 +141,7 @@ exporters:
   file: { directory: ${blobs}, prefix: events/ }
   bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
 service:
+  telemetry: { health: { endpoint: 127.0.0.1:0 } }
   spool: { directory: ${join(folder, "spool")} }
   pipelines:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }

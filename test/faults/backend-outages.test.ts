@@ -7,6 +7,7 @@ import { AckingClient, checkDelivery } from "../support/delivery.js";
 import { startFaultProxy } from "../support/fault-proxy.js";
 import { freePort, RedisServerProcess } from "../support/redis-server.js";
 import { testRedis } from "../support/redis.js";
+import { SegmentLog } from "../../src/spool/segment-log.js";
 import { startS3 } from "../support/s3.js";
 
 /**
@@ -18,7 +19,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setUp(options: { spoolMaxBytes?: string; memoryLimit?: string } = {}) {
+async function setUp(options: { spoolMaxBytes?: string; memoryLimit?: string; shutdownTimeout?: string } = {}) {
   const s3 = await startS3();
   cleanups.push(() => s3.stop());
   const proxy = await startFaultProxy(s3.endpoint);
@@ -34,12 +35,13 @@ async function setUp(options: { spoolMaxBytes?: string; memoryLimit?: string } =
     .replace(/url: redis:\/\/127\.0\.0\.1:\d+/, `url: ${redisServer.url}`)
     .replace("max_attempts: 1", "max_attempts: 1\n    request_timeout: 300ms");
   if (options.spoolMaxBytes) yaml = yaml.replace("    fsync: false", `    fsync: false\n    max_bytes: ${options.spoolMaxBytes}\n    retry_after: 1s`);
+  if (options.shutdownTimeout) yaml = yaml.replace("shutdown_timeout: 10s", `shutdown_timeout: ${options.shutdownTimeout}`);
   if (options.memoryLimit) yaml = yaml.replace("  shutdown_timeout: 10s", `  shutdown_timeout: 10s\n  memory_limit: ${options.memoryLimit}`);
   const daemon: TestDaemon = await startDaemon(yaml);
   cleanups.push(() => daemon.stop());
   const client = new AckingClient(() => daemon.url("otlp"));
   const exported = () => Promise.all(daemon.service.pipelines.map((pipeline) => pipeline.spool?.idle()));
-  return { s3, proxy, redisServer, redis, daemon, client, exported };
+  return { s3, proxy, redisServer, redis, daemon, client, exported, spoolDirectory };
 }
 
 describe("backend outages with the spool", () => {
@@ -96,6 +98,24 @@ describe("backend outages with the spool", () => {
     const result = await checkDelivery(s3, redis, client.acked, TEST_KEYS.projectId);
     expect(result.missing).toEqual([]);
     expect(result.dangling).toEqual([]);
+  });
+
+  it("on shutdown with S3 hanging: not ready at once, stops by the deadline, and keeps the record in the spool", async () => {
+    const { proxy, daemon, client, spoolDirectory } = await setUp({ shutdownTimeout: "2s" });
+    const ready = () => fetch(`http://${daemon.service.health.address()}/readyz`);
+    expect((await ready()).status).toBe(200);
+    proxy.setMode("hang");
+    expect(await client.send(2)).toBe(200);
+    const stopping = daemon.service.shutdown();
+    const during = await ready();
+    expect(during.status).toBe(503);
+    expect(await during.json()).toEqual({ status: "not ready", reason: "shutting down" });
+    const startedAt = Date.now();
+    await stopping;
+    expect(Date.now() - startedAt).toBeLessThan(2_500);
+    const { log, recovered } = await SegmentLog.open({ directory: join(spoolDirectory, "events"), segmentBytes: 1024 * 1024, fsync: false });
+    expect(recovered.pending).toHaveLength(1);
+    await log.close();
   });
 
   it("refuses with 429 while the process is above its memory limit", async () => {

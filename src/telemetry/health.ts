@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { endpoint } from "../config/units.js";
+import { HttpListener } from "../receivers/http/server.js";
+
+export const healthConfigSchema = z.strictObject({
+  /** `host:port` for the probes; 0.0.0.0 in Kubernetes so kubelet can reach it (it serves no data). */
+  endpoint: endpoint.default(endpoint.parse("127.0.0.1:13133")),
+});
+
+export type HealthConfig = z.output<typeof healthConfigSchema>;
+
+/**
+ * Liveness and readiness for orchestrators: `/livez` answers 200 while the process serves at all;
+ * `/readyz` answers 200 only between a complete start and the beginning of shutdown, so a
+ * terminating pod leaves the load balancer before its listeners close.
+ */
+export class HealthServer {
+  #ready = false;
+  #reason = "starting";
+  readonly #listener: HttpListener;
+
+  constructor(config: HealthConfig, onUnexpected: (error: unknown) => void) {
+    this.#listener = new HttpListener(
+      { endpoint: config.endpoint, read_timeout: 5_000, read_header_timeout: 5_000, idle_timeout: 5_000 },
+      async (request, response) => {
+        request.resume();
+        const path = (request.url ?? "").split("?")[0];
+        const send = (status: number, body: unknown) => {
+          response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+          response.end(JSON.stringify(body));
+        };
+        if (path === "/livez" || path === "/") return send(200, { status: "alive" });
+        if (path === "/readyz") return this.#ready ? send(200, { status: "ready" }) : send(503, { status: "not ready", reason: this.#reason });
+        send(404, { status: "not found", paths: ["/livez", "/readyz"] });
+      },
+      onUnexpected,
+    );
+  }
+
+  listen(): Promise<void> {
+    return this.#listener.listen();
+  }
+
+  address(): string {
+    return this.#listener.address();
+  }
+
+  setReady(ready: boolean, reason = ""): void {
+    this.#ready = ready;
+    this.#reason = reason;
+  }
+
+  close(): Promise<void> {
+    return this.#listener.close();
+  }
+}
