@@ -15,8 +15,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
-RUN mkdir -p /etc/langfuse-otel-receiver && cp config/pipeline.yaml /etc/langfuse-otel-receiver/pipeline.yaml
+RUN mkdir -p /etc/langfuse-otel-receiver /app/data && cp config/pipeline.yaml /etc/langfuse-otel-receiver/pipeline.yaml \
+ && chown node:node /app/data
+# The spool (./data/spool by default) must outlive the container: mount a volume here.
+VOLUME /app/data
 USER node
-EXPOSE 4317 4318 3000
+EXPOSE 4317 4318 3000 13133
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["run", "--config", "/etc/langfuse-otel-receiver/pipeline.yaml"]
