@@ -114,6 +114,15 @@ describe("POST /api/public/ingestion", () => {
     expect(await s3.listKeys(`events/${TEST_KEYS.projectId}/trace/t-bearer/`)).toEqual([]);
   });
 
+  it("stores ids with spaces, plus signs, unicode and slashes under correctly signed, safe keys", async () => {
+    const ids = ["trace with spaces+é(1)", "a/b"];
+    const response = await post({ batch: ids.map((id, index) => ({ id: `odd-${index}`, type: "trace-create", timestamp: "2026-01-01T00:00:00Z", body: { id } })) });
+    expect(response.status).toBe(207);
+    expect(response.body.errors).toEqual([]);
+    expect(await s3.listKeys(`events/${TEST_KEYS.projectId}/trace/trace with spaces+é(1)/`)).toEqual([`events/${TEST_KEYS.projectId}/trace/trace with spaces+é(1)/odd-0.json`]);
+    expect(await s3.listKeys(`events/${TEST_KEYS.projectId}/trace/a_b_c14cddc033f64b9d/`)).toEqual([`events/${TEST_KEYS.projectId}/trace/a_b_c14cddc033f64b9d/odd-1.json`]);
+  });
+
   it("writes under the project of the key that was used", async () => {
     const response = await post(
       { batch: [{ id: "o1", type: "trace-create", timestamp: "2026-01-01T00:00:00Z", body: { id: "t-other-project" } }] },

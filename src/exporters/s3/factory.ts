@@ -1,7 +1,4 @@
-import { Agent } from "node:https";
-import { Agent as HttpAgent } from "node:http";
-import { PutObjectCommand, S3Client, type PutObjectCommandInput } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { z } from "zod";
 import { durationMs, flag, integer } from "../../config/units.js";
 import { eventObjectKey } from "../../model/blob-keys.js";
@@ -9,10 +6,9 @@ import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../p
 import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { classifyS3Error } from "./errors.js";
-
-// The SDK warns on Node 20 that versions released after January 2027 will need Node 22. This
-// package pins an SDK that supports Node 20, so the warning says nothing to our users.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+import { S3ObjectWriter } from "./put-object.js";
+import type { AwsCredentials } from "./sigv4.js";
+import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 
 export const s3ConfigSchema = z
   .strictObject({
@@ -36,7 +32,7 @@ export const s3ConfigSchema = z
     max_sockets: integer({ min: 1, max: 4096 }).default(64),
     connect_timeout: durationMs.default(5_000),
     request_timeout: durationMs.default(30_000),
-    /** Attempts per PUT inside the S3 client (with its own backoff), before the request fails. */
+    /** Attempts per PUT (with a short backoff) before the group counts as failed for now. */
     max_attempts: integer({ min: 1, max: 10 }).default(3),
     /** Retry-After sent to clients when S3 is unavailable. */
     retry_after: durationMs.default(5_000),
@@ -56,11 +52,28 @@ export const s3ConfigSchema = z
 
 export type S3Config = z.output<typeof s3ConfigSchema>;
 
+type CredentialSource = () => Promise<AwsCredentials>;
+
+/**
+ * Static keys from the config, or the AWS SDK's default credential chain: environment, shared
+ * config and SSO, IRSA web identity, ECS and EC2 instance roles. The chain caches credentials and
+ * refreshes them before they expire.
+ */
+function credentialSource(config: S3Config): CredentialSource {
+  if (config.access_key_id !== undefined && config.secret_access_key !== undefined) {
+    const credentials: AwsCredentials = { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key, sessionToken: config.session_token };
+    return async () => credentials;
+  }
+  const chain = defaultProvider();
+  return async () => chain();
+}
+
 class S3Exporter implements EventsExporter {
   readonly role = "blob";
   readonly #config: S3Config;
   readonly #settings: ComponentSettings;
-  #client: S3Client | undefined;
+  #writer: S3ObjectWriter | undefined;
+  #credentials: CredentialSource | undefined;
 
   constructor(settings: ComponentSettings, config: S3Config) {
     this.#settings = settings;
@@ -69,55 +82,56 @@ class S3Exporter implements EventsExporter {
 
   async start(): Promise<void> {
     const config = this.#config;
-    const agentOptions = { keepAlive: true, maxSockets: config.max_sockets };
-    this.#client = new S3Client({
+    this.#credentials = credentialSource(config);
+    this.#writer = new S3ObjectWriter({
+      bucket: config.bucket,
       region: config.region,
       endpoint: config.endpoint,
       forcePathStyle: config.force_path_style,
-      maxAttempts: config.max_attempts,
-      credentials:
-        config.access_key_id !== undefined && config.secret_access_key !== undefined
-          ? { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key, sessionToken: config.session_token }
-          : undefined,
-      requestChecksumCalculation: config.checksum === "when_required" ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
-      responseChecksumValidation: config.checksum === "when_required" ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
-      requestHandler: new NodeHttpHandler({
-        httpAgent: new HttpAgent(agentOptions),
-        httpsAgent: new Agent(agentOptions),
-        connectionTimeout: config.connect_timeout,
-        requestTimeout: config.request_timeout,
-      }),
+      serverSideEncryption: config.server_side_encryption,
+      sseKmsKeyId: config.sse_kms_key_id,
+      checksum: config.checksum === "when_supported",
+      maxSockets: config.max_sockets,
+      connectTimeoutMs: config.connect_timeout,
+      requestTimeoutMs: config.request_timeout,
     });
     this.#settings.logger.debug({ bucket: config.bucket, endpoint: config.endpoint ?? "aws" }, "s3 exporter started");
   }
 
   async shutdown(): Promise<void> {
-    this.#client?.destroy();
-    this.#client = undefined;
+    this.#writer?.close();
+    this.#writer = undefined;
+  }
+
+  /** One PUT with the configured attempts; transient failures are retried after 100, 200, 400 ms... */
+  async #put(key: string, body: Buffer): Promise<void> {
+    const writer = this.#writer;
+    const credentials = this.#credentials;
+    if (writer === undefined || credentials === undefined) throw new Error("s3 exporter used before start");
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await writer.put(key, body, "application/json", await credentials());
+        return;
+      } catch (error) {
+        const classified = classifyS3Error(error, this.#config.retry_after);
+        if (classified instanceof PermanentError || attempt >= this.#config.max_attempts) throw classified;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
-    const client = this.#client;
-    if (client === undefined) throw new Error("s3 exporter used before start");
     const config = this.#config;
     const { projectId } = request.context.scope;
     const results = await Promise.all(
       request.groups.map(async (group): Promise<ExportFailure | undefined> => {
         const key = eventObjectKey(config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEventId, config.max_segment_bytes);
-        const input: PutObjectCommandInput = {
-          Bucket: config.bucket,
-          Key: key.objectKey,
-          Body: group.body,
-          ContentType: "application/json",
-        };
-        if (config.server_side_encryption !== undefined) input.ServerSideEncryption = config.server_side_encryption;
-        if (config.sse_kms_key_id !== undefined) input.SSEKMSKeyId = config.sse_kms_key_id;
         try {
-          await client.send(new PutObjectCommand(input));
+          await this.#put(key.objectKey, group.body);
           group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
           return undefined;
         } catch (error) {
-          return { group, error: classifyS3Error(error, config.retry_after) };
+          return { group, error: error instanceof PermanentError || error instanceof RetryableError ? error : classifyS3Error(error, config.retry_after) };
         }
       }),
     );
