@@ -5,6 +5,7 @@ import { formatProblem } from "./config/problems.js";
 import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
 import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
+import { currentWorker, defaultWorkerCount, notifyPrimary, runPrimary } from "./workers.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `langfuse-otel-receiver ${VERSION}
@@ -57,14 +58,24 @@ async function run(file: string): Promise<number> {
     for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
     return 1;
   }
-  const logger = createLogger(config.logs);
-  const service = new Service(config, { logger });
+  const count = config.workers === "auto" ? defaultWorkerCount() : config.workers;
+  const worker = currentWorker();
+  if (count > 1 && worker === undefined) return runPrimary(count, createLogger(config.logs));
+
+  const logger = worker ? createLogger(config.logs).child({ worker: worker.index }) : createLogger(config.logs);
+  const service = new Service(config, { logger, worker });
   try {
     await service.start();
   } catch (error) {
     logger.fatal({ err: error }, "daemon could not start");
+    notifyPrimary({ type: "failed", error: (error as Error).message });
     return 1;
   }
+  notifyPrimary({
+    type: "started",
+    addresses: Object.fromEntries([...service.receivers].map(([name, receiver]) => [name, receiver.addresses()])),
+    health: `http://${service.health.address()}`,
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -84,7 +95,8 @@ async function run(file: string): Promise<number> {
       );
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
+    // Ctrl-C reaches every process of the group; a worker waits for the primary's SIGTERM instead.
+    process.on("SIGINT", () => (worker ? undefined : stop("SIGINT")));
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
   });
 }
@@ -132,6 +144,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A worker's IPC channel to the primary would keep it alive; the primary is waiting for its exit.
+    if (process.connected) process.disconnect();
     // Every server and connection is closed by now, so the process ends on its own once pino has
     // flushed; the timer only guards against a library that keeps a handle open.
     setTimeout(() => process.exit(code), 3000).unref();

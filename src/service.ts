@@ -16,6 +16,8 @@ import { HealthServer } from "./telemetry/health.js";
 export interface ServiceOptions {
   logger: Logger;
   conversion?: ConversionOptions;
+  /** This process's place among the daemon's worker processes (each has its own spool). */
+  worker?: { index: number; count: number };
 }
 
 /**
@@ -64,7 +66,8 @@ export class Service {
         seenTraces,
         logger: options.logger.child({ pipeline: pipeline.id }),
         conversion: options.conversion,
-        spool: config.spool.enabled ? spoolOptions(config.spool, pipeline.id) : undefined,
+        spool: config.spool.enabled ? spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0) : undefined,
+        worker: options.worker ?? { index: 0, count: 1 },
       });
       this.pipelines.push(built);
       for (const receiver of pipeline.receivers) {
@@ -145,9 +148,14 @@ export class Service {
   }
 }
 
-export function spoolOptions(config: SpoolConfig, pipelineId: string): SpoolOptions {
+/** `<spool directory>/<pipeline>`: holds one `worker-<n>` spool per worker process. */
+export function pipelineSpoolRoot(config: SpoolConfig, pipelineId: string): string {
+  return join(config.directory, pipelineId.replaceAll("/", "_"));
+}
+
+export function spoolOptions(config: SpoolConfig, pipelineId: string, workerIndex: number): SpoolOptions {
   return {
-    directory: join(config.directory, pipelineId.replaceAll("/", "_")),
+    directory: join(pipelineSpoolRoot(config, pipelineId), `worker-${workerIndex}`),
     maxBytes: config.max_bytes,
     segmentBytes: config.segment_bytes,
     fsync: config.fsync,

@@ -66,6 +66,8 @@ const rootSchema = z.strictObject({
     shutdown_timeout: durationMs.default(25_000),
     /** Refuse new requests (429) while the process's resident memory is above this; 0 turns it off. */
     memory_limit: z.union([z.literal(0), z.literal("0"), byteSize]).default(0),
+    /** Processes sharing the listeners; `auto` is the container's CPU quota (or the core count). */
+    workers: z.union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" }).default("auto"),
     spool: spoolSchema.prefault({}),
   }),
 });
@@ -93,6 +95,7 @@ export interface ResolvedConfig {
   memoryLimitBytes: number;
   spool: SpoolConfig;
   health: HealthConfig;
+  workers: "auto" | number;
 }
 
 type Section = "receivers" | "processors" | "exporters";
@@ -247,6 +250,7 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       memoryLimitBytes: Number(root.data.service.memory_limit),
       spool: root.data.service.spool,
       health: root.data.service.telemetry.health,
+      workers: root.data.service.workers,
     },
     problems,
   };

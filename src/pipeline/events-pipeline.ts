@@ -9,6 +9,8 @@ import type { SeenTraceStore } from "./export.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer, ProjectScope, RequestContext, TracePayload } from "./payload.js";
 import { dropShallowTracesOfSeenTraces } from "./seen-traces.js";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
+import { readdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 
 export interface NamedProcessor {
   id: string;
@@ -24,6 +26,7 @@ export interface EventsPipelineParts {
   conversion?: ConversionOptions;
   /** With a spool, requests are acknowledged once durable on disk and exported in the background. */
   spool?: SpoolOptions;
+  worker?: { index: number; count: number };
 }
 
 /**
@@ -35,6 +38,8 @@ export class EventsPipeline implements PayloadConsumer, Component {
   readonly id: string;
   readonly #parts: EventsPipelineParts;
   #spool: Spool | undefined;
+  #adoption: Promise<void> | undefined;
+  readonly #adopted = new Set<Spool>();
 
   constructor(parts: EventsPipelineParts) {
     this.id = parts.id;
@@ -53,6 +58,7 @@ export class EventsPipeline implements PayloadConsumer, Component {
     if (this.#parts.spool) {
       this.#spool = await Spool.open(this.#parts.spool, this.#parts.exporters, this.#parts.logger.child({ spool: this.#parts.spool.directory }));
       this.#spool.start();
+      this.#adoption = this.#adoptOrphanedSpools(this.#parts.spool);
     }
     for (const { processor } of this.#parts.processors) await processor.start();
   }
@@ -60,7 +66,34 @@ export class EventsPipeline implements PayloadConsumer, Component {
   /** Exports what is spooled until `deadline` (epoch ms); the rest stays on disk for the next start. */
   async shutdown(deadline: number = Date.now()): Promise<void> {
     for (const { processor } of this.#parts.processors) await processor.shutdown();
-    await this.#spool?.shutdown(deadline);
+    await this.#adoption;
+    await Promise.all([this.#spool?.shutdown(deadline), ...[...this.#adopted].map((spool) => spool.shutdown(deadline))]);
+  }
+
+  /**
+   * Spools of worker processes that no longer exist (the daemon now runs fewer workers) are
+   * drained by the worker with the same index modulo the worker count, then released.
+   */
+  async #adoptOrphanedSpools(own: SpoolOptions): Promise<void> {
+    const { index, count } = this.#parts.worker ?? { index: 0, count: 1 };
+    const root = dirname(own.directory);
+    const entries = await readdir(root).catch(() => [] as string[]);
+    for (const name of entries) {
+      const match = /^worker-(\d+)$/.exec(name);
+      const other = match ? Number(match[1]) : Number.NaN;
+      if (!(other >= count && other % count === index)) continue;
+      try {
+        const spool = await Spool.open({ ...own, directory: join(root, name) }, this.#parts.exporters, this.#parts.logger.child({ spool: join(root, name), adopted: true }));
+        this.#adopted.add(spool);
+        spool.start();
+        void spool.idle().then(async () => {
+          if (!this.#adopted.delete(spool)) return;
+          await spool.shutdown(Date.now());
+        });
+      } catch (error) {
+        this.#parts.logger.warn({ err: error, directory: join(root, name) }, "could not adopt a left-over spool");
+      }
+    }
   }
 
   admit(): void {

@@ -2,7 +2,8 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { runExporterChain } from "../pipeline/exporter-chain.js";
-import { Service, spoolOptions } from "../service.js";
+import { readdir } from "node:fs/promises";
+import { pipelineSpoolRoot, Service } from "../service.js";
 import { DeadLetters } from "./dead-letters.js";
 
 export interface DeadLetterSummary {
@@ -11,18 +12,22 @@ export interface DeadLetterSummary {
   files: Array<{ name: string; groups: number; reasons: string[] }>;
 }
 
-function deadLettersOf(config: ResolvedConfig): Array<{ pipeline: string; deadLetters: DeadLetters }> {
+/** Every worker spool of every pipeline has its own dead-letter folder. */
+async function deadLettersOf(config: ResolvedConfig): Promise<Array<{ pipeline: string; deadLetters: DeadLetters }>> {
   if (!config.spool.enabled) return [];
-  return config.pipelines.map((pipeline) => ({
-    pipeline: pipeline.id,
-    deadLetters: new DeadLetters(join(spoolOptions(config.spool, pipeline.id).directory, "dead-letter")),
-  }));
+  const found = [];
+  for (const pipeline of config.pipelines) {
+    const root = pipelineSpoolRoot(config.spool, pipeline.id);
+    const workers = (await readdir(root).catch(() => [] as string[])).filter((name) => /^worker-\d+$/.test(name)).sort();
+    for (const worker of workers) found.push({ pipeline: pipeline.id, deadLetters: new DeadLetters(join(root, worker, "dead-letter")) });
+  }
+  return found;
 }
 
 /** What the dead-letter folders of a config's pipelines hold, with the reasons. */
 export async function listDeadLetters(config: ResolvedConfig): Promise<DeadLetterSummary[]> {
   const summaries: DeadLetterSummary[] = [];
-  for (const { pipeline, deadLetters } of deadLettersOf(config)) {
+  for (const { pipeline, deadLetters } of await deadLettersOf(config)) {
     const files = [];
     for (const name of await deadLetters.list()) {
       const file = await deadLetters.read(name);
@@ -44,7 +49,7 @@ export async function replayDeadLetters(config: ResolvedConfig, logger: Logger):
   let replayed = 0;
   let failed = 0;
   try {
-    for (const { pipeline, deadLetters } of deadLettersOf(config)) {
+    for (const { pipeline, deadLetters } of await deadLettersOf(config)) {
       const exporters = config.pipelines.find((candidate) => candidate.id === pipeline)!.exporters.map((id) => ({ id, exporter: service.exporters.get(id)! }));
       for (const name of await deadLetters.list()) {
         const record = DeadLetters.toRecord(await deadLetters.read(name));

@@ -113,7 +113,7 @@ describe("backend outages with the spool", () => {
     const startedAt = Date.now();
     await stopping;
     expect(Date.now() - startedAt).toBeLessThan(2_500);
-    const { log, recovered } = await SegmentLog.open({ directory: join(spoolDirectory, "events"), segmentBytes: 1024 * 1024, fsync: false });
+    const { log, recovered } = await SegmentLog.open({ directory: join(spoolDirectory, "events", "worker-0"), segmentBytes: 1024 * 1024, fsync: false });
     expect(recovered.pending).toHaveLength(1);
     await log.close();
   });

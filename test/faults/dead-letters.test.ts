@@ -47,7 +47,7 @@ describe("dead letters", () => {
     await Promise.all(daemon.service.pipelines.map((pipeline) => pipeline.spool?.idle()));
     expect(await redis.jobs()).toEqual([]);
 
-    const deadLetterFolder = join(folder, "spool", "events", "dead-letter");
+    const deadLetterFolder = join(folder, "spool", "events", "worker-0", "dead-letter");
     expect((await readdir(deadLetterFolder)).filter((name) => name.endsWith(".json"))).toHaveLength(1);
     const listing = await run(process.execPath, [CLI, "dead-letters", "--config", configFile]);
     expect(listing.stdout).toMatch(/^events: 1 dead-letter file in .*\n {2}\S+\.json {2}3 groups {2}s3: S3 NoSuchBucket \(HTTP 404\)/);

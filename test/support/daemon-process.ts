@@ -13,7 +13,9 @@ export class DaemonProcess {
 
   async start(): Promise<void> {
     this.output = "";
-    const child = spawn(process.execPath, [CLI, "run", "--config", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so SIGKILL can take the primary and its workers at once, as a
+    // container kill or an OOM kill of the pod would.
+    const child = spawn(process.execPath, [CLI, "run", "--config", this.configFile], { stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.#child = child;
     child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
@@ -21,12 +23,28 @@ export class DaemonProcess {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${this.output}`);
   }
 
-  /** Sends a signal and resolves with the exit code (null when killed by the signal). */
+  /**
+   * Sends a signal and resolves with the exit code (null when killed by the signal). SIGTERM goes
+   * to the daemon's main process, like Kubernetes does; SIGKILL to its whole process group.
+   */
   async stop(signal: NodeJS.Signals): Promise<number | null> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
-    child.kill(signal);
-    return exited;
+    if (signal === "SIGKILL") process.kill(-child.pid!, "SIGKILL");
+    else child.kill(signal);
+    const code = await exited;
+    // Workers of a killed primary must be gone before the next start takes over their spools.
+    if (signal === "SIGKILL") await waitFor(() => !isGroupAlive(child.pid!), 10_000, "the killed workers to exit");
+    return code;
+  }
+}
+
+function isGroupAlive(groupId: number): boolean {
+  try {
+    process.kill(-groupId, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,57 @@
+/**
+ * Every knob of the benchmark, read once from the environment. The defaults keep the whole run
+ * (6 scenarios + floors) at about three minutes on the 2-core machine.
+ */
+function seconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number of seconds, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function integer(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function list(name: string, fallback: readonly string[]): string[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return [...fallback];
+  return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+export const settings = {
+  /** Closed-loop warm-up, not measured; the daemon drains it before the window starts. */
+  warmupMs: seconds("BENCH_WARMUP_S", 2) * 1000,
+  /** Closed-loop measured window. */
+  windowMs: seconds("BENCH_WINDOW_S", 10) * 1000,
+  /** Open-loop phase at half the sustained rate, for latency. */
+  openMs: seconds("BENCH_OPEN_S", 6) * 1000,
+  /** Longest wait for the exports to catch up after a phase; past it the backlog is reported. */
+  drainTimeoutMs: seconds("BENCH_DRAIN_TIMEOUT_S", 45) * 1000,
+  /** Concurrent connections of the closed loop. */
+  concurrency: integer("BENCH_CONCURRENCY", 8),
+  /** Seconds per in-process floor micro-benchmark. */
+  floorMs: seconds("BENCH_FLOOR_S", 2) * 1000,
+  /** PUTs per S3 floor and jobs per BullMQ floor. */
+  floorPuts: integer("BENCH_FLOOR_PUTS", 3000),
+  floorJobs: integer("BENCH_FLOOR_JOBS", 10000),
+  /** Which encodings and S3 targets to run (comma lists), e.g. BENCH_ENCODINGS=grpc BENCH_TARGETS=sink. */
+  encodings: list("BENCH_ENCODINGS", ["http-protobuf", "http-json", "grpc"]),
+  targets: list("BENCH_TARGETS", ["sink", "s3rver"]),
+  /** Skip the in-process floors (BENCH_FLOORS=0). */
+  floors: process.env.BENCH_FLOORS !== "0",
+  /** Write a V8 CPU profile of each daemon into this folder (passes --cpu-prof). */
+  cpuProfDir: process.env.BENCH_CPU_PROF_DIR || undefined,
+  redisUrl: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+} as const;
+
+export type Encoding = "http-protobuf" | "http-json" | "grpc";
+export type TargetKind = "sink" | "s3rver";
+
+export const ENCODINGS: readonly Encoding[] = ["http-protobuf", "http-json", "grpc"];
+export const TARGETS: readonly TargetKind[] = ["sink", "s3rver"];

@@ -1,0 +1,124 @@
+import cluster, { type Worker } from "node:cluster";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import type { Logger } from "pino";
+
+/**
+ * Running the pipeline on every core: the primary process forks one worker per core; the workers
+ * share the listening sockets (node:cluster hands connections out round-robin) and each has its
+ * own spool, `worker-<n>`. The primary only supervises: it restarts a worker that dies (its spool
+ * is replayed by the new one) and turns SIGTERM into a graceful stop of every worker.
+ */
+export interface WorkerIdentity {
+  index: number;
+  count: number;
+}
+
+/** The CPU quota of the container (cgroup v2 or v1), else the number of usable cores. */
+export function defaultWorkerCount(): number {
+  const cores = availableParallelism();
+  try {
+    const [quota, period] = readFileSync("/sys/fs/cgroup/cpu.max", "utf8").trim().split(/\s+/);
+    if (quota && quota !== "max" && period) return clamp(Math.ceil(Number(quota) / Number(period)), cores);
+  } catch {
+    // not cgroup v2
+  }
+  try {
+    const quota = Number(readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "utf8"));
+    const period = Number(readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "utf8"));
+    if (quota > 0 && period > 0) return clamp(Math.ceil(quota / period), cores);
+  } catch {
+    // not cgroup v1 either
+  }
+  return cores;
+}
+
+function clamp(value: number, cores: number): number {
+  return Number.isFinite(value) && value >= 1 ? Math.min(value, cores) : cores;
+}
+
+/** Set in a worker process; undefined in the primary or a single-process daemon. */
+export function currentWorker(): WorkerIdentity | undefined {
+  if (!cluster.isWorker) return undefined;
+  return { index: Number(process.env.LOR_WORKER_INDEX), count: Number(process.env.LOR_WORKER_COUNT) };
+}
+
+/** Messages from workers to the primary. */
+export type WorkerMessage = { type: "started"; addresses: Record<string, string[]>; health: string } | { type: "failed"; error: string };
+
+export function notifyPrimary(message: WorkerMessage): void {
+  if (cluster.isWorker) process.send?.(message);
+}
+
+const CRASH_WINDOW_MS = 60_000;
+const MAX_CRASHES_IN_WINDOW = 5;
+
+/** Forks the workers and supervises them until a signal stops them; resolves with the exit code. */
+export function runPrimary(count: number, logger: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    const workers = new Map<number, Worker>();
+    const crashes: number[] = [];
+    let started = 0;
+    let stopping = false;
+    let exitCode = 0;
+
+    const fork = (index: number) => {
+      const worker = cluster.fork({ LOR_WORKER_INDEX: String(index), LOR_WORKER_COUNT: String(count) });
+      workers.set(index, worker);
+      worker.on("message", (message: WorkerMessage) => {
+        if (message.type === "started") {
+          started += 1;
+          if (started === count) logger.info({ workers: count, receivers: message.addresses, health: message.health }, "daemon started");
+        } else if (message.type === "failed") {
+          logger.fatal({ worker: index, error: message.error }, "worker could not start");
+          stopAll(1);
+        }
+      });
+      worker.on("exit", (code, signal) => {
+        workers.delete(index);
+        if (stopping) {
+          if (code !== 0) exitCode = 1;
+          if (workers.size === 0) {
+            logger.info("daemon stopped");
+            resolve(exitCode);
+          }
+          return;
+        }
+        const now = Date.now();
+        crashes.push(now);
+        while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+        if (crashes.length > MAX_CRASHES_IN_WINDOW) {
+          logger.fatal({ worker: index, code, signal }, "workers keep dying; giving up");
+          stopAll(1);
+          return;
+        }
+        logger.error({ worker: index, code, signal }, "worker died; starting it again (its spool is replayed)");
+        fork(index);
+      });
+    };
+
+    const stopAll = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      exitCode = code;
+      if (workers.size === 0) resolve(exitCode);
+      for (const worker of workers.values()) worker.process.kill("SIGTERM");
+    };
+
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, "second signal: stopping the workers at once");
+        for (const worker of workers.values()) worker.process.kill("SIGKILL");
+        process.exit(1);
+      }
+      logger.info({ signal, workers: workers.size }, "shutting down");
+      stopAll(0);
+    };
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
+
+    for (let index = 0; index < count; index += 1) fork(index);
+  });
+}
