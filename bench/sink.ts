@@ -8,6 +8,7 @@
  * Answers `{cmd: "stats"}` with the PUT count, body bytes, the time of the last PUT and its own
  * CPU time, so the parent can tell when the exports have caught up.
  */
+import type { EventEmitter } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -64,7 +65,8 @@ async function startSink(): Promise<{ port: number; close: () => Promise<void> }
 async function startS3rver(): Promise<{ port: number; close: () => Promise<void> }> {
   const directory = mkdtempSync(join(tmpdir(), "lor-bench-s3rver-"));
   const server = new S3rver({ port: 0, address: "127.0.0.1", directory, silent: true, configureBuckets: [{ name: "langfuse", configs: [] }] });
-  server.on("event", (event: { Records: Array<{ eventName: string; s3: { object: { size?: number } } }> }) => {
+  // s3rver is a Koa app (an EventEmitter) that emits S3 notifications; its typings omit that.
+  (server as unknown as EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { size?: number } } }> }) => {
     for (const record of event.Records) if (record.eventName === "ObjectCreated:Put") countPut(record.s3.object.size ?? 0);
   });
   const address = (await server.run()) as AddressInfo;

@@ -3,6 +3,7 @@ import { bullmqExporterFactory } from "./exporters/bullmq/factory.js";
 import { fileExporterFactory } from "./exporters/file/factory.js";
 import { s3ExporterFactory } from "./exporters/s3/factory.js";
 import { authProcessorFactory } from "./processors/auth/factory.js";
+import { batchProcessorFactory } from "./processors/batch/factory.js";
 import { groupProcessorFactory } from "./processors/group/factory.js";
 import { sampleProcessorFactory } from "./processors/sample/factory.js";
 import { sortProcessorFactory } from "./processors/sort/factory.js";
@@ -23,6 +24,6 @@ function byType<F extends { type: string }>(factories: F[]): ReadonlyMap<string,
 
 export const builtinComponents: ComponentRegistry = {
   receivers: byType<ReceiverFactory>([otlpReceiverFactory, langfuseReceiverFactory]),
-  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, sortProcessorFactory, groupProcessorFactory]),
+  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, sortProcessorFactory, groupProcessorFactory, batchProcessorFactory]),
   exporters: byType<ExporterFactory>([s3ExporterFactory, fileExporterFactory, bullmqExporterFactory]),
 };

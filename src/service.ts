@@ -66,7 +66,7 @@ export class Service {
         seenTraces,
         logger: options.logger.child({ pipeline: pipeline.id }),
         conversion: options.conversion,
-        spool: config.spool.enabled ? spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0) : undefined,
+        spool: config.spool.enabled ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: exportBatching(config, pipeline.processors) } : undefined,
         worker: options.worker ?? { index: 0, count: 1 },
       });
       this.pipelines.push(built);
@@ -146,6 +146,15 @@ export class Service {
     this.#state = "stopped";
     this.#logger.info("daemon stopped");
   }
+}
+
+/** The batching policy of the pipeline's `batch` processor, if it lists one. */
+function exportBatching(config: ResolvedConfig, processorIds: readonly string[]) {
+  for (const id of processorIds) {
+    const { factory, config: processorConfig } = config.processors.get(id)!;
+    if (factory.exportBatching) return factory.exportBatching(processorConfig as never);
+  }
+  return undefined;
 }
 
 /** `<spool directory>/<pipeline>`: holds one `worker-<n>` spool per worker process. */

@@ -181,6 +181,25 @@ function checkProcessorOrder(pipeline: ResolvedPipeline, processors: ReadonlyMap
   }
 }
 
+/** `batch` works where the pipeline exports: last in the chain, and on the spool. */
+function checkExportBatching(
+  pipeline: ResolvedPipeline,
+  processors: ReadonlyMap<string, ResolvedComponent<ProcessorFactory>>,
+  spoolEnabled: boolean,
+  problems: ConfigProblem[],
+): void {
+  pipeline.processors.forEach((reference, index) => {
+    if (!processors.get(reference)?.factory.exportBatching) return;
+    const path = ["service", "pipelines", pipeline.id, "processors", index];
+    if (index !== pipeline.processors.length - 1) {
+      problems.push({ path, message: `${reference} must be the last processor: it merges what the pipeline exports, after every other processor` });
+    }
+    if (!spoolEnabled) {
+      problems.push({ path, message: `${reference} needs the spool (service.spool.enabled): it merges requests after they are durable, so it never delays an answer` });
+    }
+  });
+}
+
 /** A queue exporter's jobs point at blobs, so a blob exporter must run before it for each group. */
 function checkExporterOrder(pipeline: ResolvedPipeline, exporters: ReadonlyMap<string, ResolvedComponent<ExporterFactory>>, problems: ConfigProblem[]): void {
   let blobSeen = false;
@@ -234,7 +253,10 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
     checkReferences(pipelineId, "processors", pipeline.processors, processors, root.data.processors, problems);
     checkReferences(pipelineId, "exporters", pipeline.exporters, exporters, root.data.exporters, problems);
     // Order rules only make sense once every listed component is known and valid.
-    if (pipeline.processors.every((name) => processors.has(name))) checkProcessorOrder(pipeline, processors, problems);
+    if (pipeline.processors.every((name) => processors.has(name))) {
+      checkProcessorOrder(pipeline, processors, problems);
+      checkExportBatching(pipeline, processors, root.data.service.spool.enabled, problems);
+    }
     if (pipeline.exporters.every((name) => exporters.has(name))) checkExporterOrder(pipeline, exporters, problems);
     pipelines.push(pipeline);
   }

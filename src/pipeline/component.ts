@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { EventBatch } from "./batch.js";
 import type { PayloadConsumer } from "./payload.js";
 import type { ExportRequest, ExportFailure, SeenTraceStore } from "./export.js";
+import type { BatchPolicy } from "../spool/dispatcher.js";
 
 /**
  * The component model, after the OpenTelemetry Collector's: every receiver, processor and exporter
@@ -63,6 +64,11 @@ export interface EventsProcessor extends Component {
 
 export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
   readonly kind: "processor";
+  /**
+   * For processors that act where the pipeline exports (the `batch` processor): they must be
+   * listed last, need the spool, and hand their policy to it.
+   */
+  readonly exportBatching?: (config: z.output<Schema>) => BatchPolicy;
   readonly provides: readonly ProcessorCapability[];
   /** Capabilities that an earlier processor must provide, with the reason shown to the user. */
   readonly requires: ReadonlyArray<{ capability: ProcessorCapability; reason: string }>;

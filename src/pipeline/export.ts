@@ -28,11 +28,13 @@ export class ExportGroup {
     readonly firstEventType: string,
     /** The object content: the JSON array of the group's events. */
     readonly body: Buffer,
+    /** How many events the body holds (for batching by event count). */
+    readonly eventCount: number = 1,
   ) {}
 
   static fromEvents(entityType: EntityType, eventBodyId: string, events: readonly IngestionEvent[]): ExportGroup {
     const first = events[0]!;
-    return new ExportGroup(entityType, eventBodyId, first.id, first.type, Buffer.from(JSON.stringify(events), "utf8"));
+    return new ExportGroup(entityType, eventBodyId, first.id, first.type, Buffer.from(JSON.stringify(events), "utf8"), events.length);
   }
 }
 

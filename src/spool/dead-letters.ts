@@ -75,7 +75,8 @@ export class DeadLetters {
     return {
       context: { ...file.context, authorization: undefined },
       groups: file.groups.map(
-        (group) => new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, Buffer.from(JSON.stringify(group.events), "utf8")),
+        (group) =>
+          new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, Buffer.from(JSON.stringify(group.events), "utf8"), group.events.length),
       ),
     };
   }

@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { isPermanentFailure, runExporterChain, type ChainFailure, type NamedExporter } from "../pipeline/exporter-chain.js";
 import type { DeadLetters } from "./dead-letters.js";
-import { decodeRecord, type SpoolRecord } from "./record-codec.js";
+import { mergeRecords } from "./merge.js";
+import { decodeRecord, type ExportContext, type SpoolRecord } from "./record-codec.js";
 import type { RecordLocation, SegmentLog } from "./segment-log.js";
 
 export interface RetryPolicy {
@@ -16,6 +17,16 @@ export interface SpoolEntry {
   location: RecordLocation;
   /** Kept in memory for records appended by this process while the memory window allows. */
   record?: SpoolRecord;
+  /** Events in the record, when known (records appended by this process). */
+  events?: number;
+  /** When it was appended (ms); records recovered from disk have none and are exported at once. */
+  appendedAt?: number;
+}
+
+/** The `batch` processor's settings: how many events to gather, and how long to wait for them. */
+export interface BatchPolicy {
+  flushAtEvents: number;
+  flushIntervalMs: number;
 }
 
 export interface DispatcherOptions {
@@ -27,6 +38,8 @@ export interface DispatcherOptions {
   logger: Logger;
   /** Called when a record is taken for export (the spool frees its in-memory copy then). */
   onTaken?: (entry: SpoolEntry) => void;
+  /** Merge records into shared exports; without it each record is exported on its own. */
+  batch?: BatchPolicy;
 }
 
 export interface DispatcherStats {
@@ -49,6 +62,9 @@ export class Dispatcher {
   #stopping = false;
   readonly #idleWaiters: Array<() => void> = [];
   readonly #sleepers = new Set<() => void>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** Set while draining for shutdown: batches go out without waiting for their interval. */
+  #flushNow = false;
   readonly stats: DispatcherStats = { exported: 0, retries: 0, deadLettered: 0 };
 
   constructor(options: DispatcherOptions) {
@@ -75,18 +91,55 @@ export class Dispatcher {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /** Exports queued records without waiting for the batch interval (shutdown drain). */
+  flushNow(): void {
+    this.#flushNow = true;
+    this.#pump();
+  }
+
   /** Stops taking records and cuts retry waits short; in-flight attempts finish. Unexported records stay in the log. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
     for (const wake of this.#sleepers) wake();
     while (this.#active > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * The next records to export together: one without batching; with batching, up to the flush
+   * size once it is reached or the oldest record has waited the flush interval. Undefined when
+   * the batch should wait.
+   */
+  #takeBatch(): SpoolEntry[] | undefined {
+    const batch = this.#options.batch;
+    const first = this.#queue[0]!;
+    if (!batch || first.appendedAt === undefined || first.events === undefined) return [this.#queue.shift()!];
+    let events = 0;
+    let count = 0;
+    for (const entry of this.#queue) {
+      if (entry.events === undefined || (count > 0 && events + entry.events > batch.flushAtEvents)) break;
+      events += entry.events;
+      count += 1;
+      if (events >= batch.flushAtEvents) break;
+    }
+    const waited = Date.now() - first.appendedAt;
+    const full = events >= batch.flushAtEvents || count < this.#queue.length;
+    if (!full && !this.#flushNow && waited < batch.flushIntervalMs) {
+      this.#flushTimer ??= setTimeout(() => {
+        this.#flushTimer = undefined;
+        this.#pump();
+      }, batch.flushIntervalMs - waited);
+      return undefined;
+    }
+    return this.#queue.splice(0, Math.max(1, count));
+  }
+
   #pump(): void {
     while (this.#running && !this.#stopping && this.#active < this.#options.concurrency && this.#queue.length > 0) {
-      const entry = this.#queue.shift()!;
+      const entries = this.#takeBatch();
+      if (entries === undefined) return;
       this.#active += 1;
-      this.#process(entry)
+      this.#process(entries)
         .catch((error: unknown) => this.#options.logger.error({ err: error }, "spool dispatch failed unexpectedly"))
         .finally(() => {
           this.#active -= 1;
@@ -99,44 +152,63 @@ export class Dispatcher {
     }
   }
 
-  async #process(entry: SpoolEntry): Promise<void> {
-    const { log, exporters, deadLetters, retry, logger } = this.#options;
-    let record: SpoolRecord;
+  async #read(entry: SpoolEntry): Promise<SpoolRecord | undefined> {
+    const { log, logger } = this.#options;
     try {
-      record = entry.record ?? decodeRecord(await log.read(entry.location));
+      const record = entry.record ?? decodeRecord(await log.read(entry.location));
+      this.#options.onTaken?.(entry);
+      entry.record = undefined;
+      return record;
     } catch (error) {
       // Checked when written and when recovered; only disk damage since then gets here.
       logger.error({ err: error, segment: entry.location.segment, offset: entry.location.offset }, "unreadable spool record skipped");
       log.acknowledge(entry.location);
-      return;
+      return undefined;
     }
-    this.#options.onTaken?.(entry);
-    entry.record = undefined;
-    let groups = record.groups;
+  }
+
+  /**
+   * Exports records (merged when batching) until every group is exported or dead-lettered, then
+   * acknowledges them all. Stopping leaves them unacknowledged: the next start exports them again.
+   */
+  async #process(entries: SpoolEntry[]): Promise<void> {
+    const { log, exporters, retry, logger } = this.#options;
+    const read = await Promise.all(entries.map((entry) => this.#read(entry)));
+    const live = entries.filter((_, index) => read[index] !== undefined);
+    let parts = mergeRecords(read.filter((record): record is SpoolRecord => record !== undefined));
     const startedAt = Date.now();
     for (let attempt = 0; ; attempt += 1) {
-      for (const group of groups) group.blob = undefined;
-      const failures = await runExporterChain({ context: record.context, groups }, exporters);
-      const permanent = failures.filter(isPermanentFailure);
-      const retryable = failures.filter((failure) => !isPermanentFailure(failure));
-      if (permanent.length > 0) await this.#deadLetter(record, permanent);
-      this.stats.exported += groups.length - failures.length;
-      if (retryable.length === 0) {
-        log.acknowledge(entry.location);
+      const outcomes = await Promise.all(
+        parts.map(async (part) => {
+          for (const group of part.groups) group.blob = undefined;
+          const failures = await runExporterChain({ context: part.context, groups: part.groups }, exporters);
+          const permanent = failures.filter(isPermanentFailure);
+          if (permanent.length > 0) await this.#deadLetter(part.context, permanent);
+          this.stats.exported += part.groups.length - failures.length;
+          return { part, retryable: failures.filter((failure) => !isPermanentFailure(failure)) };
+        }),
+      );
+      const pending = outcomes.filter((outcome) => outcome.retryable.length > 0);
+      if (pending.length === 0) {
+        for (const entry of live) log.acknowledge(entry.location);
         return;
       }
       if (this.#stopping) return; // left in the spool for the next start
       const elapsed = Date.now() - startedAt;
       if (retry.maxElapsedMs > 0 && elapsed >= retry.maxElapsedMs) {
         const reason = `gave up after ${Math.round(elapsed / 1000)} s of retries`;
-        await this.#deadLetter(
-          record,
-          retryable.map((failure) => ({ ...failure, error: new Error(`${reason}: ${failure.error.message}`) })),
-        );
-        log.acknowledge(entry.location);
+        for (const { part, retryable } of pending) {
+          await this.#deadLetter(
+            part.context,
+            retryable.map((failure) => ({ ...failure, error: new Error(`${reason}: ${failure.error.message}`) })),
+          );
+        }
+        for (const entry of live) log.acknowledge(entry.location);
         return;
       }
-      groups = retryable.map((failure) => failure.group);
+      parts = pending.map(({ part, retryable }) => ({ context: part.context, groups: retryable.map((failure) => failure.group) }));
+      const groups = parts.flatMap((part) => part.groups);
+      const retryable = pending.flatMap((outcome) => outcome.retryable);
       this.stats.retries += 1;
       const delay = backoffDelay(retry, attempt);
       if (attempt === 0 || attempt % 10 === 0) {
@@ -147,8 +219,8 @@ export class Dispatcher {
     }
   }
 
-  async #deadLetter(record: SpoolRecord, failures: readonly ChainFailure[]): Promise<void> {
-    const name = await this.#options.deadLetters.write(record.context, failures);
+  async #deadLetter(context: ExportContext, failures: readonly ChainFailure[]): Promise<void> {
+    const name = await this.#options.deadLetters.write(context, failures);
     this.stats.deadLettered += failures.length;
     this.#options.logger.error(
       { groups: failures.length, file: name, reason: failures[0]!.error.message, exporter: failures[0]!.exporter },

@@ -13,7 +13,7 @@ export interface SpoolRecord {
 interface Header {
   v: 1;
   context: Omit<ExportContext, "authorization">;
-  groups: Array<{ entityType: EntityType; eventBodyId: string; firstEventId: string; firstEventType: string; bytes: number }>;
+  groups: Array<{ entityType: EntityType; eventBodyId: string; firstEventId: string; firstEventType: string; bytes: number; events?: number }>;
 }
 
 /**
@@ -32,6 +32,7 @@ export function encodeRecord(record: SpoolRecord): Buffer {
       firstEventId: group.firstEventId,
       firstEventType: group.firstEventType,
       bytes: group.body.length,
+      events: group.eventCount,
     })),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
@@ -48,7 +49,7 @@ export function decodeRecord(payload: Buffer): SpoolRecord {
   const groups = header.groups.map((group) => {
     const body = payload.subarray(offset, offset + group.bytes);
     offset += group.bytes;
-    return new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, body);
+    return new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, body, group.events ?? 1);
   });
   if (offset !== payload.length) throw new Error("spool record length does not match its header");
   return { context: { ...header.context, authorization: undefined }, groups };

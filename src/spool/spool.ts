@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { OverloadedError, RetryableError } from "../pipeline/errors.js";
 import type { NamedExporter } from "../pipeline/exporter-chain.js";
 import { DeadLetters } from "./dead-letters.js";
-import { Dispatcher, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
+import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
 import { encodeRecord, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
 
@@ -19,6 +19,8 @@ export interface SpoolOptions {
   retry: RetryPolicy;
   /** Retry-After for clients while the spool is full. */
   retryAfterMs: number;
+  /** From the `batch` processor: merge records into shared exports. */
+  batch?: BatchPolicy;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Spool {
       concurrency: options.exportConcurrency,
       retry: options.retry,
       logger,
+      batch: options.batch,
       onTaken: (entry) => {
         if (entry.record) this.#inMemoryBytes -= entry.location.length;
       },
@@ -98,7 +101,7 @@ export class Spool {
       throw new RetryableError(`the spool could not store the request: ${(error as Error).message}`, this.#options.retryAfterMs, { cause: error });
     }
     const keepInMemory = this.#inMemoryBytes + payload.length <= this.#options.memoryWindowBytes;
-    const entry: SpoolEntry = { location };
+    const entry: SpoolEntry = { location, appendedAt: Date.now(), events: record.groups.reduce((total, group) => total + group.eventCount, 0) };
     if (keepInMemory) {
       entry.record = record;
       this.#inMemoryBytes += payload.length;
@@ -121,6 +124,7 @@ export class Spool {
    */
   async shutdown(deadline: number): Promise<void> {
     const remaining = deadline - Date.now();
+    this.#dispatcher.flushNow();
     if (remaining > 0 && this.#dispatcher.backlog > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.#dispatcher.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);

@@ -144,6 +144,18 @@ service:
     ]);
   });
 
+  it("requires batch to be the last processor, with the spool on", () => {
+    const withBatch = (order: string, spool = "") =>
+      VALID.replace("  group: {}\n", "  group: {}\n  batch: {}\n").replace("processors: [validate, auth, sort, group]", `processors: [${order}]`).replace("service:\n", `service:\n${spool}`);
+    expect(() => loadConfigText(withBatch("validate, auth, group, batch"), { env: { SECRET: "x" } })).not.toThrow();
+    expect(problemsOf(withBatch("validate, auth, batch, group"), { SECRET: "x" }).map((problem) => problem.message)).toEqual([
+      "batch must be the last processor: it merges what the pipeline exports, after every other processor",
+    ]);
+    expect(problemsOf(withBatch("validate, auth, batch", "  spool: { enabled: false }\n"), { SECRET: "x" }).map((problem) => problem.message)).toEqual([
+      "batch needs the spool (service.spool.enabled): it merges requests after they are durable, so it never delays an answer",
+    ]);
+  });
+
   it("requires a blob exporter before bullmq", () => {
     const problems = problemsOf(VALID.replace("exporters: [s3, s3/archive, bullmq]", "exporters: [bullmq, s3]"), { SECRET: "x" });
     expect(problems.map(formatProblem)).toEqual([

@@ -1,0 +1,198 @@
+/**
+ * In-process floors, measured in the same run as the scenarios: what the daemon's building blocks
+ * cost on their own, so the end-to-end numbers can be read against them.
+ *
+ *   decode     the project's decodeProtobufTraceRequest, and plain protobufjs decode, on the
+ *              scenarios' protobuf payload
+ *   convert    decode + the project's OTel → Langfuse conversion (no validation, no export)
+ *   S3 PUT     CPU per PUT of the daemon's own S3 exporter vs. a plain @aws-sdk/client-s3
+ *              PutObject, both against the sink (in a child process, so its CPU is not counted)
+ *   BullMQ     CPU per job of Queue.addBulk in chunks of 100 on the local Redis
+ */
+import { randomUUID } from "node:crypto";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { convertResourceSpans } from "../src/conversion/convert.js";
+import { ingestionJobData } from "../src/exporters/bullmq/factory.js";
+import { s3ConfigSchema, s3ExporterFactory } from "../src/exporters/s3/factory.js";
+import { decodeProtobufTraceRequest } from "../src/otlp/codec.js";
+import { ExportTraceServiceRequest } from "../src/otlp/schema.js";
+import { parseComponentId } from "../src/pipeline/component.js";
+import { ExportGroup, type ExportRequest } from "../src/pipeline/export.js";
+import { HELPER_CPU, PROJECT_ID, PUBLIC_KEY } from "./daemon.js";
+import { buildTemplates, freshRequest, SPANS_PER_REQUEST } from "./payload.js";
+import { onCleanup, startWorker } from "./procs.js";
+import { BenchRedis, uniquePrefix } from "./redis.js";
+import { settings } from "./settings.js";
+
+export interface Floor {
+  name: string;
+  /** e.g. "412,000 spans/s" */
+  throughput: string;
+  /** CPU per unit, µs. */
+  cpuMicros: number;
+  unit: "span" | "PUT" | "job";
+  note: string;
+}
+
+function cpuNow(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/** Runs `work` repeatedly for `ms`, after a short warm-up; returns calls per second and CPU µs per call. */
+function timed(ms: number, work: () => void): { perSecond: number; cpuMicros: number } {
+  const warmUntil = performance.now() + Math.min(500, ms / 4);
+  while (performance.now() < warmUntil) work();
+  let calls = 0;
+  const cpuStart = cpuNow();
+  const start = performance.now();
+  const end = start + ms;
+  while (performance.now() < end) {
+    work();
+    calls += 1;
+  }
+  const elapsed = performance.now() - start;
+  return { perSecond: (calls * 1000) / elapsed, cpuMicros: (cpuNow() - cpuStart) / calls };
+}
+
+const spansPerSecond = (perSecond: number) => `${Math.round(perSecond * SPANS_PER_REQUEST).toLocaleString("en-US")} spans/s`;
+
+function decodeFloors(body: Buffer): Floor[] {
+  const project = timed(settings.floorMs, () => decodeProtobufTraceRequest(body));
+  const plain = timed(settings.floorMs, () => ExportTraceServiceRequest.decode(body));
+  const convert = timed(settings.floorMs, () => convertResourceSpans(decodeProtobufTraceRequest(body)));
+  return [
+    { name: "floor: decode, project (decodeProtobufTraceRequest)", throughput: spansPerSecond(project.perSecond), cpuMicros: project.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "protobufjs decode + ids to hex, 64-bit to strings; one core" },
+    { name: "floor: decode, plain protobufjs", throughput: spansPerSecond(plain.perSecond), cpuMicros: plain.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "ExportTraceServiceRequest.decode only" },
+    { name: "floor: decode + convert (project)", throughput: spansPerSecond(convert.perSecond), cpuMicros: convert.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "+ convertResourceSpans; no validate/auth/group/spool/export" },
+  ];
+}
+
+/** An observation-sized object body (~3 KB of JSON, like the daemon's groups for this payload). */
+function groupBody(index: number): Buffer {
+  return Buffer.from(JSON.stringify([{ id: randomUUID(), type: "generation-create", timestamp: new Date().toISOString(), body: { id: `obs-${index}`, input: "x".repeat(1200), output: "y".repeat(1200), metadata: { n: index } } }]));
+}
+
+/** CPU µs per PUT and PUTs per second of `run(count)`, after 300 PUTs to open connections and warm the JIT. */
+async function measurePuts(total: number, run: (count: number) => Promise<void>): Promise<{ cpuMicros: number; perSecond: number }> {
+  await run(300);
+  const cpuStart = cpuNow();
+  const start = performance.now();
+  await run(total);
+  const elapsed = performance.now() - start;
+  return { cpuMicros: (cpuNow() - cpuStart) / total, perSecond: (total * 1000) / elapsed };
+}
+
+/** Runs `count` PUTs, 100 at a time in parallel (the size of one request's observations). */
+async function inHundreds(count: number, hundred: (size: number) => Promise<void>): Promise<void> {
+  for (let done = 0; done < count; done += 100) await hundred(Math.min(100, count - done));
+}
+
+const FLOOR_CONTEXT: ExportRequest["context"] = {
+  receiver: "otlp",
+  transport: "http",
+  source: "otel",
+  authorization: undefined,
+  sdkName: "unknown",
+  sdkVersion: "unknown",
+  ingestionVersion: "",
+  scope: { projectId: PROJECT_ID, accessLevel: "project", publicKey: PUBLIC_KEY },
+};
+
+async function s3Floors(): Promise<Floor[]> {
+  const sink = await startWorker("sink.ts", ["sink"], HELPER_CPU);
+  const stopSink = onCleanup("stop the floor sink", () => sink.stop());
+  try {
+    const endpoint = `http://127.0.0.1:${sink.ready.port as number}`;
+    const bodies = Array.from({ length: 100 }, (_, index) => groupBody(index));
+
+    // The daemon's exporter, configured as the daemon does it (keep-alive agents, 64 sockets, no CRC32).
+    const config = s3ConfigSchema.parse({ bucket: "langfuse", prefix: "events/", endpoint, force_path_style: true, access_key_id: "S3RVER", secret_access_key: "S3RVER" });
+    const exporter = s3ExporterFactory.create({ id: parseComponentId("s3")!, logger: pino({ level: "silent" }) }, config);
+    await exporter.start();
+    const own = await measurePuts(settings.floorPuts, (count) =>
+      inHundreds(count, async (size) => {
+        const groups = bodies.slice(0, size).map((body) => new ExportGroup("observation", `obs-${randomUUID()}`, randomUUID(), "generation-create", body));
+        const failures = await exporter.exportGroups({ context: FLOOR_CONTEXT, groups });
+        if (failures.length > 0) throw failures[0]!.error;
+      }),
+    );
+    await exporter.shutdown();
+
+    // A plain client with the SDK's defaults (its own keep-alive handler; CRC32 checksums on).
+    const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const plain = await measurePuts(settings.floorPuts, (count) =>
+      inHundreds(count, async (size) => {
+        await Promise.all(
+          bodies.slice(0, size).map((body) =>
+            client.send(new PutObjectCommand({ Bucket: "langfuse", Key: `events/${PROJECT_ID}/observation/${randomUUID()}/${randomUUID()}.json`, Body: body, ContentType: "application/json" })),
+          ),
+        );
+      }),
+    );
+    client.destroy();
+    const rate = (value: number) => `${Math.round(value).toLocaleString("en-US")} PUT/s`;
+    return [
+      { name: "floor: S3 PUT, daemon's S3 exporter → sink", throughput: rate(own.perSecond), cpuMicros: own.cpuMicros, unit: "PUT", note: `exportGroups with 100 groups per call, ${settings.floorPuts} PUTs of ~3 KB; client CPU only` },
+      { name: "floor: S3 PUT, plain @aws-sdk/client-s3 → sink", throughput: rate(plain.perSecond), cpuMicros: plain.cpuMicros, unit: "PUT", note: `PutObject with SDK defaults (CRC32 on), 100 in parallel, ${settings.floorPuts} PUTs` },
+    ];
+  } finally {
+    await stopSink();
+  }
+}
+
+async function bullmqFloor(): Promise<Floor> {
+  const keyPrefix = uniquePrefix("floor");
+  const admin = new BenchRedis(settings.redisUrl);
+  await admin.connect();
+  const forget = onCleanup(`delete Redis keys ${keyPrefix}*`, async () => {
+    await admin.deletePrefix(keyPrefix);
+    await admin.close();
+  });
+  const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue("ingestion-queue", {
+    connection,
+    prefix: keyPrefix,
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: 100_000, attempts: 6, backoff: { type: "exponential", delay: 5000 } },
+  });
+  try {
+    const chunk = () =>
+      Array.from({ length: 100 }, () => {
+        const group = new ExportGroup("observation", randomUUID().replaceAll("-", "").slice(0, 16), randomUUID(), "generation-create", Buffer.alloc(0));
+        group.blob = { bucketPrefix: `events/${PROJECT_ID}/observation/${group.eventBodyId}/`, fileKey: group.firstEventId };
+        return { name: "ingestion-job", data: ingestionJobData({ context: FLOOR_CONTEXT, groups: [group] }, group, new Set(), new Date()), opts: { delay: 0 } };
+      });
+    for (let index = 0; index < 5; index += 1) await queue.addBulk(chunk());
+    const cpuStart = cpuNow();
+    const start = performance.now();
+    for (let done = 0; done < settings.floorJobs; done += 100) await queue.addBulk(chunk());
+    const elapsed = performance.now() - start;
+    const cpuMicros = (cpuNow() - cpuStart) / settings.floorJobs;
+    return {
+      name: "floor: BullMQ Queue.addBulk (chunks of 100)",
+      throughput: `${Math.round((settings.floorJobs * 1000) / elapsed).toLocaleString("en-US")} jobs/s`,
+      cpuMicros,
+      unit: "job",
+      note: `${settings.floorJobs} jobs with the daemon's job data and options; client CPU only (job data built inside the timing)`,
+    };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+    await forget();
+  }
+}
+
+export async function runFloors(log: (line: string) => void): Promise<Floor[]> {
+  const body = freshRequest(buildTemplates().protobuf);
+  const floors: Floor[] = [];
+  log("floors: decode");
+  floors.push(...decodeFloors(body));
+  log("floors: S3 PUT");
+  floors.push(...(await s3Floors()));
+  log("floors: BullMQ");
+  floors.push(await bullmqFloor());
+  return floors;
+}

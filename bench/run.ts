@@ -1,0 +1,120 @@
+/**
+ * `npm run bench`: every scenario ({http-protobuf, http-json, grpc} × {sink, s3rver}) against a
+ * freshly started daemon, then the in-process floors; prints one markdown table to stdout and
+ * writes it to bench/results/latest.md. Progress goes to stderr. Every process, temporary folder
+ * and Redis key the run creates is removed on exit, also after a failure or Ctrl-C.
+ *
+ * Knobs (environment): BENCH_WARMUP_S, BENCH_WINDOW_S, BENCH_OPEN_S, BENCH_DRAIN_TIMEOUT_S,
+ * BENCH_CONCURRENCY, BENCH_FLOOR_S, BENCH_FLOOR_PUTS, BENCH_FLOOR_JOBS, BENCH_ENCODINGS,
+ * BENCH_TARGETS, BENCH_FLOORS=0, BENCH_CPU_PROF_DIR, BENCH_REDIS_URL.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DAEMON_CPU, HELPER_CPU } from "./daemon.js";
+import { runFloors, type Floor } from "./floors.js";
+import { onCleanup, pinning, ROOT, runCleanups, startWorker } from "./procs.js";
+import { BenchRedis } from "./redis.js";
+import { runScenario, type ScenarioResult } from "./scenario.js";
+import { ENCODINGS, settings, TARGETS, type Encoding, type TargetKind } from "./settings.js";
+import { renderReport, type Machine } from "./table.js";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const startedAt = performance.now();
+
+function machine(redisVersion: string): Machine {
+  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown CPU";
+  return {
+    nproc: Number(execFileSync("nproc", { encoding: "utf8" }).trim()),
+    cpuModel,
+    node: process.version,
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    redis: redisVersion,
+    daemonPinning: pinning(DAEMON_CPU).label,
+    helperPinning: pinning(HELPER_CPU).label,
+    settings:
+      `warm-up ${settings.warmupMs / 1000} s, closed loop ${settings.windowMs / 1000} s × ${settings.concurrency} connections, ` +
+      `open loop ${settings.openMs / 1000} s at ½ the sustained rate, drain timeout ${settings.drainTimeoutMs / 1000} s, floors ${settings.floorMs / 1000} s each`,
+    payload: "",
+  };
+}
+
+function selected<T extends string>(wanted: readonly string[], known: readonly T[], what: string): T[] {
+  for (const item of wanted) if (!(known as readonly string[]).includes(item)) throw new Error(`unknown ${what} ${item}; known: ${known.join(", ")}`);
+  return known.filter((item) => wanted.includes(item));
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(join(ROOT, "dist/src/cli.js"))) throw new Error("dist/src/cli.js is missing: run `npm run build` first (npm run bench does)");
+  const encodings = selected<Encoding>(settings.encodings, ENCODINGS, "encoding");
+  const targets = selected<TargetKind>(settings.targets, TARGETS, "target");
+
+  const redis = new BenchRedis(settings.redisUrl);
+  try {
+    await redis.connect();
+  } catch (error) {
+    throw new Error(`cannot reach Redis at ${settings.redisUrl} (the daemon's bullmq exporter needs it): ${(error as Error).message}`);
+  }
+  onCleanup("close the bench's Redis connection", () => redis.close());
+  const redisVersion = /^redis_version:(.+)$/m.exec(await redis.client.info("server"))?.[1]?.trim() ?? "?";
+
+  log("starting the load generator");
+  const load = await startWorker("load.ts", [], HELPER_CPU);
+  onCleanup("stop the load generator", () => load.stop());
+  const info = machine(redisVersion);
+  const kib = (bytes: unknown) => `${Math.round((bytes as number) / 1024)} KiB`;
+  info.payload = `100 spans per request (10 traces × 10), 15 attributes each incl. ~1 KB input and ~1 KB output; ${kib(load.ready.protobufBytes)} protobuf, ${kib(load.ready.jsonBytes)} JSON per request, fresh ids every request`;
+
+  const scenarios: ScenarioResult[] = [];
+  const skipped: string[] = [];
+  for (const target of targets) {
+    for (const encoding of encodings) {
+      log(`scenario ${encoding} → ${target}`);
+      try {
+        scenarios.push(await runScenario(encoding, target, load, redis, log));
+      } catch (error) {
+        const message = (error as Error).message;
+        log(`scenario ${encoding} → ${target} FAILED: ${message}`);
+        skipped.push(`${encoding} → ${target} failed (${message.split("\n")[0]})`);
+      }
+    }
+  }
+
+  const floors: Floor[] = [];
+  if (settings.floors) {
+    try {
+      floors.push(...(await runFloors(log)));
+    } catch (error) {
+      log(`floors FAILED: ${(error as Error).stack}`);
+      skipped.push(`floors failed (${(error as Error).message.split("\n")[0]})`);
+    }
+  }
+
+  info.elapsedSeconds = (performance.now() - startedAt) / 1000;
+  const report = renderReport(info, scenarios, floors, skipped);
+  process.stdout.write(`\n${report}`);
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  writeFileSync(join(ROOT, "bench/results/latest.md"), report);
+  log(`wrote bench/results/latest.md (bench took ${info.elapsedSeconds.toFixed(0)} s)`);
+  return skipped.length === 0 ? 0 : 1;
+}
+
+let exiting = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (exiting) process.exit(130);
+    exiting = true;
+    log(`${signal}: cleaning up`);
+    runCleanups().finally(() => process.exit(130));
+  });
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  log(`bench failed: ${(error as Error).stack ?? String(error)}`);
+} finally {
+  await runCleanups();
+}
+process.exit(code);

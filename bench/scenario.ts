@@ -1,0 +1,201 @@
+/**
+ * One scenario: an encoding against an S3 target, with a fresh daemon, spool and key prefix.
+ *
+ *   warm-up    closed loop, not measured; the exports drain before the window starts
+ *   window     closed loop; then the exports drain. Sustained = spans acknowledged in the window
+ *              / (window start → the moment the last of their objects and jobs exists). The
+ *              daemon acknowledges from its spool, so acknowledging fast is not enough: the
+ *              number only counts what was exported. CPU, Redis calls, objects and jobs are the
+ *              deltas over the same interval.
+ *   open loop  at half the sustained rate; request latency p50/p99 from the scheduled start
+ */
+import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST } from "./payload.js";
+import { AUTHORIZATION, HELPER_CPU, startDaemon, type Daemon } from "./daemon.js";
+import type { LoadResult, LoadTarget } from "./load.js";
+import { onCleanup, sleep, startWorker, wallMs, type Worker } from "./procs.js";
+import { BenchRedis, commandDelta, uniquePrefix } from "./redis.js";
+import { settings, type Encoding, type TargetKind } from "./settings.js";
+import type { SinkStats } from "./sink.js";
+
+export interface ScenarioResult {
+  encoding: Encoding;
+  target: TargetKind;
+  /** Spans exported per second over window start → drained. */
+  sustainedSpansPerSecond: number;
+  /** Spans acknowledged per second while the closed loop ran. */
+  ackedSpansPerSecond: number;
+  spans: number;
+  /** Spans acknowledged but not yet exported when the closed loop stopped, and the time to drain them. */
+  backlogSpansAtStop: number;
+  drainMs: number;
+  drained: boolean;
+  daemonCpuMicrosPerSpan: number;
+  /** Daemon CPU time / wall time over the interval (100 % = one core). */
+  daemonCpuPercent: number;
+  /** Load generator and S3 target CPU over the interval, % of a core. */
+  loadCpuPercent: number;
+  targetCpuPercent: number;
+  blobsPerSpan: number;
+  jobsPerSpan: number;
+  redisCallsPerSpan: number;
+  redisTopCommands: Array<[string, number]>;
+  failures: Record<string, number>;
+  closedP50Ms: number;
+  open: {
+    requestsPerSecond: number;
+    samples: number;
+    p50Ms: number;
+    p99Ms: number;
+    failures: Record<string, number>;
+    lateStarts: number;
+    backlogSpansAtStop: number;
+    drained: boolean;
+  };
+  peakRssBytes: number;
+  requestBytes: number;
+  daemonPinning: string;
+}
+
+export function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+interface ExportCounts {
+  puts: number;
+  jobs: number;
+  at: number;
+  target: SinkStats;
+}
+
+class ExportWatch {
+  constructor(
+    private readonly target: Worker,
+    private readonly redis: BenchRedis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  async counts(): Promise<ExportCounts> {
+    const [target, jobs] = await Promise.all([this.target.ask<SinkStats>({ cmd: "stats" }), this.redis.queuedJobs(this.keyPrefix)]);
+    return { puts: target.puts, jobs, at: wallMs(), target };
+  }
+
+  /** Polls every 20 ms until both counts reach their targets, or the drain timeout passes. */
+  async until(puts: number, jobs: number): Promise<ExportCounts & { settled: boolean }> {
+    const deadline = wallMs() + settings.drainTimeoutMs;
+    for (;;) {
+      const now = await this.counts();
+      if (now.puts >= puts && now.jobs >= jobs) return { ...now, settled: true };
+      if (now.at > deadline) return { ...now, settled: false };
+      await sleep(20);
+    }
+  }
+}
+
+function failuresOf(...results: LoadResult[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const result of results) {
+    for (const [status, count] of Object.entries(result.failures)) out[status] = (out[status] ?? 0) + count;
+    if (result.partial > 0) out["partial_success"] = (out["partial_success"] ?? 0) + result.partial;
+  }
+  return out;
+}
+
+export async function runScenario(encoding: Encoding, targetKind: TargetKind, load: Worker, redis: BenchRedis, log: (line: string) => void): Promise<ScenarioResult> {
+  const keyPrefix = uniquePrefix(`${encoding}-${targetKind}`);
+  const forgetKeys = onCleanup(`delete Redis keys ${keyPrefix}*`, async () => {
+    await redis.deletePrefix(keyPrefix);
+  });
+  const target = await startWorker("sink.ts", [targetKind], HELPER_CPU);
+  const stopTarget = onCleanup(`stop the ${targetKind}`, () => target.stop());
+  let daemon: Daemon | undefined;
+  try {
+    daemon = await startDaemon({
+      s3Endpoint: `http://127.0.0.1:${target.ready.port as number}`,
+      redisUrl: settings.redisUrl,
+      keyPrefix,
+      cpuProfDir: settings.cpuProfDir,
+    });
+    const loadTarget: LoadTarget = { encoding, httpPort: daemon.httpPort, grpcPort: daemon.grpcPort, authorization: AUTHORIZATION };
+    const watch = new ExportWatch(target, redis, keyPrefix);
+    const closed = (durationMs: number) => load.ask<LoadResult>({ cmd: "closed", target: loadTarget, concurrency: settings.concurrency, durationMs });
+
+    // Warm-up, then let the exports catch up so the window starts with an empty spool.
+    const warm = await closed(settings.warmupMs);
+    const warmDrain = await watch.until(warm.ok * BLOBS_PER_REQUEST, warm.ok * BLOBS_PER_REQUEST);
+    if (!warmDrain.settled) log(`  warm-up backlog did not drain within ${settings.drainTimeoutMs / 1000} s; the window starts with a backlog`);
+
+    // Measured window.
+    const start = await watch.counts();
+    const statsBefore = await redis.commandStats();
+    const ownBefore = redis.ownCommands;
+    const cpuBefore = daemon.cpuMicros();
+    const window = await closed(settings.windowMs);
+    const atStop = await watch.counts();
+    const wantPuts = start.puts + window.ok * BLOBS_PER_REQUEST;
+    const wantJobs = start.jobs + window.ok * BLOBS_PER_REQUEST;
+    const drained = await watch.until(wantPuts, wantJobs);
+    const cpuAfter = daemon.cpuMicros();
+    const ownCalls = redis.ownCommands - ownBefore;
+    const statsAfter = await redis.commandStats();
+
+    const spans = window.ok * SPANS_PER_REQUEST;
+    const exportedSpans = drained.settled ? spans : ((drained.puts - start.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
+    const intervalMs = drained.at - window.startedAt;
+    const sustained = exportedSpans / (intervalMs / 1000);
+    const exportedAtStop = ((atStop.puts - start.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
+    const redisDelta = commandDelta(statsBefore, statsAfter, ownCalls);
+    log(
+      `  window: ${spans} spans acked in ${((window.endedAt - window.startedAt) / 1000).toFixed(1)} s, ` +
+        `backlog at stop ${Math.max(0, Math.round(spans - exportedAtStop))} spans, drained ${drained.settled ? `after ${((drained.at - window.endedAt) / 1000).toFixed(1)} s` : "NOT within the timeout"}`,
+    );
+
+    // Open loop at half the sustained rate (after the drain above: nothing queued).
+    const requestsPerSecond = Math.max(0.5, sustained / 2 / SPANS_PER_REQUEST);
+    const openStart = await watch.counts();
+    const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
+    const openAtStop = await watch.counts();
+    const openDrain = await watch.until(openStart.puts + open.ok * BLOBS_PER_REQUEST, openStart.jobs + open.ok * BLOBS_PER_REQUEST);
+    log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
+
+    const result: ScenarioResult = {
+      encoding,
+      target: targetKind,
+      sustainedSpansPerSecond: sustained,
+      ackedSpansPerSecond: spans / ((window.endedAt - window.startedAt) / 1000),
+      spans,
+      backlogSpansAtStop: Math.max(0, spans - exportedAtStop),
+      drainMs: drained.at - window.endedAt,
+      drained: drained.settled,
+      daemonCpuMicrosPerSpan: (cpuAfter - cpuBefore) / exportedSpans,
+      daemonCpuPercent: ((cpuAfter - cpuBefore) / 1000 / intervalMs) * 100,
+      loadCpuPercent: (window.cpuMicros / 1000 / intervalMs) * 100,
+      targetCpuPercent: ((drained.target.cpuMicros - start.target.cpuMicros) / 1000 / intervalMs) * 100,
+      blobsPerSpan: (drained.puts - start.puts) / exportedSpans,
+      jobsPerSpan: (drained.jobs - start.jobs) / exportedSpans,
+      redisCallsPerSpan: redisDelta.total / exportedSpans,
+      redisTopCommands: [...redisDelta.byCommand].sort((a, b) => b[1] - a[1]).slice(0, 6),
+      failures: failuresOf(warm, window),
+      closedP50Ms: percentile(window.latenciesMs, 0.5),
+      open: {
+        requestsPerSecond,
+        samples: open.latenciesMs.length,
+        p50Ms: percentile(open.latenciesMs, 0.5),
+        p99Ms: percentile(open.latenciesMs, 0.99),
+        failures: failuresOf(open),
+        lateStarts: open.lateStarts,
+        backlogSpansAtStop: Math.max(0, open.ok * SPANS_PER_REQUEST - ((openAtStop.puts - openStart.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST),
+        drained: openDrain.settled,
+      },
+      peakRssBytes: daemon.peakRssBytes(),
+      requestBytes: window.requestBytes,
+      daemonPinning: daemon.pinning,
+    };
+    return result;
+  } finally {
+    await daemon?.stop();
+    await stopTarget();
+    await forgetKeys();
+  }
+}
