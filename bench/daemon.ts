@@ -74,7 +74,7 @@ service:
     health: { endpoint: "127.0.0.1:0" }
   spool:
     enabled: true
-    directory: ${JSON.stringify(spoolDirectory)}
+    directory: ${JSON.stringify(spoolDirectory)}${process.env.BENCH_SPOOL_EXTRA ? `\n    ${process.env.BENCH_SPOOL_EXTRA}` : ""}
     fsync: true
   pipelines:
     events:
@@ -118,7 +118,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   writeFileSync(configFile, configYaml(options, httpPort, grpcPort, join(directory, "spool")));
 
   const pin = pinning(DAEMON_CPU);
-  const nodeArgs = ["--max-semi-space-size=64"];
+  const nodeArgs = [`--max-semi-space-size=${semiSpaceMb()}`, ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [])];
   if (options.cpuProfDir) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProfDir)}`);
   const child: ChildProcess = spawnTracked(pin.prefix, process.execPath, [...nodeArgs, join(ROOT, "dist/src/cli.js"), "run", "--config", configFile], {
     cwd: ROOT,
@@ -155,8 +155,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     output: () => output,
     async stop() {
       await stopChild();
-      if (child.exitCode !== 0 && output.trim() !== "") process.stderr.write(`bench: the daemon exited with ${child.signalCode ?? child.exitCode}:\n${output}\n`);
+      // Logs are at warn: anything it printed (export retries, refusals, a failed stop) is worth seeing.
+      if (child.exitCode !== 0 || output.trim() !== "") process.stderr.write(`bench: the daemon exited with ${child.signalCode ?? child.exitCode}; its output:\n${output || "(none)"}\n`);
       await removeDirectory();
     },
   };
+}
+
+/** The daemon's V8 young-generation size (MB per semi-space); `BENCH_SEMI_SPACE_MB` to compare. */
+export function semiSpaceMb(): number {
+  return Number(process.env.BENCH_SEMI_SPACE_MB ?? 64);
 }

@@ -9,6 +9,9 @@
  *
  * Every request carries fresh trace and span ids. Only 200 (gRPC OK) without a partial_success
  * counts as acknowledged; anything else is counted by status and retried after 20 ms.
+ *
+ * The closed loop has a gate the parent opens and closes (`{cmd: "gate"}`) from the export
+ * backlog it observes; `{cmd: "progress"}` reports the acknowledgements so far.
  */
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Agent, request as httpRequest } from "node:http";
@@ -37,6 +40,8 @@ export interface LoadResult {
   endedAt: number;
   /** Per acknowledged request: closed loop from send, open loop from the scheduled start. */
   latenciesMs: number[];
+  /** Closed loop: time the lanes were held back because the exports were behind. */
+  pausedMs: number;
   /** Open loop: how many sends started more than 5 ms after their scheduled time. */
   lateStarts: number;
   cpuMicros: number;
@@ -123,6 +128,43 @@ function grpcSender(target: LoadTarget, connections: number): Sender {
   };
 }
 
+/** Closed-loop lanes wait here while the parent says the exports are too far behind. */
+class Gate {
+  #open = true;
+  #waiters: Array<() => void> = [];
+  closedMs = 0;
+  #closedAt = 0;
+
+  set(open: boolean): void {
+    if (open === this.#open) return;
+    this.#open = open;
+    if (open) {
+      this.closedMs += wallMs() - this.#closedAt;
+      for (const wake of this.#waiters.splice(0)) wake();
+    } else this.#closedAt = wallMs();
+  }
+
+  /** Resolves when the gate is open, or at `deadline` (wall ms). */
+  async pass(deadline: number): Promise<void> {
+    if (this.#open) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, deadline - wallMs()));
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  reset(): void {
+    this.set(true);
+    this.closedMs = 0;
+  }
+}
+
+const gate = new Gate();
+let current: LoadResult | undefined;
+
 const templates = buildTemplates();
 const templateFor = (encoding: Encoding): Template => (encoding === "http-json" ? templates.json : templates.protobuf);
 
@@ -137,6 +179,7 @@ function newResult(mode: LoadResult["mode"], encoding: Encoding): LoadResult {
     startedAt: wallMs(),
     endedAt: 0,
     latenciesMs: [],
+    pausedMs: 0,
     lateStarts: 0,
     cpuMicros: 0,
     requestBytes: templateFor(encoding).body.length,
@@ -160,10 +203,14 @@ async function closedLoop(target: LoadTarget, concurrency: number, durationMs: n
   const template = templateFor(target.encoding);
   const cpuBefore = process.cpuUsage();
   const result = newResult("closed", target.encoding);
+  current = result;
+  gate.reset();
   const deadline = result.startedAt + durationMs;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, lane) => {
       while (wallMs() < deadline) {
+        await gate.pass(deadline);
+        if (wallMs() >= deadline) break;
         const body = freshRequest(template);
         const sentAt = wallMs();
         const answer = await sender.send(body, lane);
@@ -172,7 +219,10 @@ async function closedLoop(target: LoadTarget, concurrency: number, durationMs: n
       }
     }),
   );
+  gate.set(true);
   result.endedAt = wallMs();
+  result.pausedMs = gate.closedMs;
+  current = undefined;
   const cpu = process.cpuUsage(cpuBefore);
   result.cpuMicros = cpu.user + cpu.system;
   sender.close();
@@ -204,6 +254,11 @@ async function openLoop(target: LoadTarget, requestsPerSecond: number, durationM
 }
 
 serveParent(async (message) => {
+  if (message.cmd === "gate") {
+    gate.set(message.open as boolean);
+    return null;
+  }
+  if (message.cmd === "progress") return { ok: current?.ok ?? 0 };
   const target = message.target as LoadTarget;
   if (message.cmd === "closed") return closedLoop(target, message.concurrency as number, message.durationMs as number);
   if (message.cmd === "open") return openLoop(target, message.requestsPerSecond as number, message.durationMs as number, message.connections as number);

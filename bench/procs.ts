@@ -12,9 +12,15 @@ export const ROOT = resolve(import.meta.dirname, "..");
 
 // --- cleanup ------------------------------------------------------------------------------------
 
-type Cleanup = { name: string; run: () => Promise<void> | void };
+type Cleanup = { name: string; run: () => Promise<void> | void; done?: Promise<void> };
 const cleanups: Cleanup[] = [];
 const children = new Set<ChildProcess>();
+
+/** Runs a step once; a second caller (the scenario's own finally and an interrupt) waits for the same run. */
+function invoke(entry: Cleanup): Promise<void> {
+  entry.done ??= Promise.resolve().then(entry.run);
+  return entry.done;
+}
 
 /** Registers an undo step; steps run last-registered first. Returns a function that runs it early. */
 export function onCleanup(name: string, run: () => Promise<void> | void): () => Promise<void> {
@@ -22,9 +28,8 @@ export function onCleanup(name: string, run: () => Promise<void> | void): () => 
   cleanups.push(entry);
   return async () => {
     const index = cleanups.indexOf(entry);
-    if (index === -1) return;
-    cleanups.splice(index, 1);
-    await entry.run();
+    if (index !== -1) cleanups.splice(index, 1);
+    await invoke(entry);
   };
 }
 
@@ -32,7 +37,7 @@ export async function runCleanups(): Promise<void> {
   while (cleanups.length > 0) {
     const entry = cleanups.pop()!;
     try {
-      await entry.run();
+      await invoke(entry);
     } catch (error) {
       process.stderr.write(`bench: cleanup "${entry.name}" failed: ${(error as Error).message}\n`);
     }
@@ -205,6 +210,15 @@ export function processMemoryBytes(pid: number, field: "VmHWM" | "VmRSS"): numbe
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
+}
+
+/** Machine-wide CPU time from /proc/stat (all cores), in clock ticks: total and the hypervisor's steal. */
+export function machineCpuTicks(): { total: number; steal: number; iowait: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const total = values.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { total, steal: values[7] ?? 0, iowait: values[4] ?? 0 };
 }
 
 export function procAvailable(pid: number): boolean {

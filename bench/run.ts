@@ -10,17 +10,21 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DAEMON_CPU, HELPER_CPU } from "./daemon.js";
 import { runFloors, type Floor } from "./floors.js";
-import { onCleanup, pinning, ROOT, runCleanups, startWorker } from "./procs.js";
+import { machineCpuTicks, onCleanup, pinning, ROOT, runCleanups, startWorker } from "./procs.js";
 import { BenchRedis } from "./redis.js";
 import { runScenario, type ScenarioResult } from "./scenario.js";
 import { ENCODINGS, settings, TARGETS, type Encoding, type TargetKind } from "./settings.js";
 import { renderReport, type Machine } from "./table.js";
 
+/** Set by the first SIGINT/SIGTERM: nothing new starts after it. */
+let interruptedAt = 0;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const startedAt = performance.now();
+const cpuAtStart = machineCpuTicks();
 
 function machine(redisVersion: string): Machine {
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown CPU";
@@ -34,7 +38,7 @@ function machine(redisVersion: string): Machine {
     helperPinning: pinning(HELPER_CPU).label,
     settings:
       `warm-up ${settings.warmupMs / 1000} s, closed loop ${settings.windowMs / 1000} s × ${settings.concurrency} connections, ` +
-      `open loop ${settings.openMs / 1000} s at ½ the sustained rate, drain timeout ${settings.drainTimeoutMs / 1000} s, floors ${settings.floorMs / 1000} s each`,
+      `open loop ${settings.openMs / 1000} s at ½ the sustained rate, drain timeout ${settings.drainTimeoutMs / 1000} s, closed loop paused while > ${settings.maxBacklogSpans.toLocaleString("en-US")} acked spans await export, spool (fsync on) in ${tmpdir()}, s3rver objects on tmpfs, floors ${settings.floorMs / 1000} s each`,
     payload: "",
   };
 }
@@ -69,6 +73,7 @@ async function main(): Promise<number> {
   const skipped: string[] = [];
   for (const target of targets) {
     for (const encoding of encodings) {
+      if (interruptedAt !== 0) return 130;
       log(`scenario ${encoding} → ${target}`);
       try {
         scenarios.push(await runScenario(encoding, target, load, redis, log));
@@ -81,6 +86,7 @@ async function main(): Promise<number> {
   }
 
   const floors: Floor[] = [];
+  if (interruptedAt !== 0) return 130;
   if (settings.floors) {
     try {
       floors.push(...(await runFloors(log)));
@@ -91,6 +97,8 @@ async function main(): Promise<number> {
   }
 
   info.elapsedSeconds = (performance.now() - startedAt) / 1000;
+  const cpuAtEnd = machineCpuTicks();
+  info.stealPercent = ((cpuAtEnd.steal - cpuAtStart.steal) / Math.max(1, cpuAtEnd.total - cpuAtStart.total)) * 100;
   const report = renderReport(info, scenarios, floors, skipped);
   process.stdout.write(`\n${report}`);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
@@ -99,12 +107,17 @@ async function main(): Promise<number> {
   return skipped.length === 0 ? 0 : 1;
 }
 
-let exiting = false;
+// Ctrl-C reaches the whole process group, and tsx forwards it once more: a repeat within 2 s is
+// the same interrupt. A later one exits at once (cleanup skipped except killing the children).
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
-    if (exiting) process.exit(130);
-    exiting = true;
-    log(`${signal}: cleaning up`);
+    const now = Date.now();
+    if (interruptedAt !== 0) {
+      if (now - interruptedAt > 2_000) process.exit(130);
+      return;
+    }
+    interruptedAt = now;
+    log(`${signal}: cleaning up (again after 2 s to skip the cleanup)`);
     runCleanups().finally(() => process.exit(130));
   });
 }

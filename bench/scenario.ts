@@ -12,7 +12,7 @@
 import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST } from "./payload.js";
 import { AUTHORIZATION, HELPER_CPU, startDaemon, type Daemon } from "./daemon.js";
 import type { LoadResult, LoadTarget } from "./load.js";
-import { onCleanup, sleep, startWorker, wallMs, type Worker } from "./procs.js";
+import { onCleanup, processCpuMicros, sleep, startWorker, wallMs, type Worker } from "./procs.js";
 import { BenchRedis, commandDelta, uniquePrefix } from "./redis.js";
 import { settings, type Encoding, type TargetKind } from "./settings.js";
 import type { SinkStats } from "./sink.js";
@@ -25,6 +25,8 @@ export interface ScenarioResult {
   /** Spans acknowledged per second while the closed loop ran. */
   ackedSpansPerSecond: number;
   spans: number;
+  /** Share of the window the closed loop was held back because the exports were behind. */
+  pausedShare: number;
   /** Spans acknowledged but not yet exported when the closed loop stopped, and the time to drain them. */
   backlogSpansAtStop: number;
   drainMs: number;
@@ -32,14 +34,17 @@ export interface ScenarioResult {
   daemonCpuMicrosPerSpan: number;
   /** Daemon CPU time / wall time over the interval (100 % = one core). */
   daemonCpuPercent: number;
-  /** Load generator and S3 target CPU over the interval, % of a core. */
+  /** Load generator, S3 target and Redis server CPU over the interval, % of a core (Redis: NaN if not local). */
   loadCpuPercent: number;
+  redisCpuPercent: number;
   targetCpuPercent: number;
   blobsPerSpan: number;
   jobsPerSpan: number;
+  /** All calls Redis counted (including inside BullMQ's Lua scripts) and the commands sent, per span. */
   redisCallsPerSpan: number;
-  redisTopCommands: Array<[string, number]>;
+  redisSentPerSpan: number;
   failures: Record<string, number>;
+  /** Closed-loop request latency (at saturation, paced). */
   closedP50Ms: number;
   open: {
     requestsPerSecond: number;
@@ -48,12 +53,9 @@ export interface ScenarioResult {
     p99Ms: number;
     failures: Record<string, number>;
     lateStarts: number;
-    backlogSpansAtStop: number;
     drained: boolean;
   };
   peakRssBytes: number;
-  requestBytes: number;
-  daemonPinning: string;
 }
 
 export function percentile(values: readonly number[], fraction: number): number {
@@ -79,6 +81,33 @@ class ExportWatch {
   async counts(): Promise<ExportCounts> {
     const [target, jobs] = await Promise.all([this.target.ask<SinkStats>({ cmd: "stats" }), this.redis.queuedJobs(this.keyPrefix)]);
     return { puts: target.puts, jobs, at: wallMs(), target };
+  }
+
+  /**
+   * Runs the closed loop and, every 20 ms, holds its lanes back while more than
+   * `settings.maxBacklogSpans` acknowledged spans are not yet exported (counted from the S3
+   * target's PUTs since `basePuts`, when the backlog was empty).
+   */
+  async paced(load: Worker, command: Record<string, unknown>, basePuts: number): Promise<LoadResult> {
+    let finished = false;
+    const run = load.ask<LoadResult>(command);
+    run.then(
+      () => (finished = true),
+      () => (finished = true),
+    );
+    let open = true;
+    while (!finished) {
+      await sleep(20);
+      if (finished) break;
+      const [progress, target] = await Promise.all([load.ask<{ ok: number }>({ cmd: "progress" }), this.target.ask<SinkStats>({ cmd: "stats" })]);
+      const backlogSpans = progress.ok * SPANS_PER_REQUEST - ((target.puts - basePuts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
+      const shouldOpen = backlogSpans <= settings.maxBacklogSpans;
+      if (shouldOpen !== open && !finished) {
+        open = shouldOpen;
+        await load.ask({ cmd: "gate", open });
+      }
+    }
+    return run;
   }
 
   /** Polls every 20 ms until both counts reach their targets, or the drain timeout passes. */
@@ -119,25 +148,32 @@ export async function runScenario(encoding: Encoding, targetKind: TargetKind, lo
     });
     const loadTarget: LoadTarget = { encoding, httpPort: daemon.httpPort, grpcPort: daemon.grpcPort, authorization: AUTHORIZATION };
     const watch = new ExportWatch(target, redis, keyPrefix);
-    const closed = (durationMs: number) => load.ask<LoadResult>({ cmd: "closed", target: loadTarget, concurrency: settings.concurrency, durationMs });
+    const closed = (durationMs: number, basePuts: number) =>
+      watch.paced(load, { cmd: "closed", target: loadTarget, concurrency: settings.concurrency, durationMs }, basePuts);
 
     // Warm-up, then let the exports catch up so the window starts with an empty spool.
-    const warm = await closed(settings.warmupMs);
+    const warm = await closed(settings.warmupMs, 0);
     const warmDrain = await watch.until(warm.ok * BLOBS_PER_REQUEST, warm.ok * BLOBS_PER_REQUEST);
     if (!warmDrain.settled) log(`  warm-up backlog did not drain within ${settings.drainTimeoutMs / 1000} s; the window starts with a backlog`);
 
     // Measured window.
+    const redisPid = await redis.serverPid();
     const start = await watch.counts();
+    // Own commands counted from just before one INFO to just before the other: the server's
+    // snapshot excludes the INFO that reads it.
+    const ownBefore = redis.ownSnapshot();
     const statsBefore = await redis.commandStats();
-    const ownBefore = redis.ownCommands;
+    const redisCpu = () => (redisPid === undefined ? Number.NaN : processCpuMicros(redisPid));
+    const redisCpuBefore = redisCpu();
     const cpuBefore = daemon.cpuMicros();
-    const window = await closed(settings.windowMs);
+    const window = await closed(settings.windowMs, start.puts);
     const atStop = await watch.counts();
     const wantPuts = start.puts + window.ok * BLOBS_PER_REQUEST;
     const wantJobs = start.jobs + window.ok * BLOBS_PER_REQUEST;
     const drained = await watch.until(wantPuts, wantJobs);
     const cpuAfter = daemon.cpuMicros();
-    const ownCalls = redis.ownCommands - ownBefore;
+    const redisCpuAfter = redisCpu();
+    const ownAfter = redis.ownSnapshot();
     const statsAfter = await redis.commandStats();
 
     const spans = window.ok * SPANS_PER_REQUEST;
@@ -145,17 +181,20 @@ export async function runScenario(encoding: Encoding, targetKind: TargetKind, lo
     const intervalMs = drained.at - window.startedAt;
     const sustained = exportedSpans / (intervalMs / 1000);
     const exportedAtStop = ((atStop.puts - start.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
-    const redisDelta = commandDelta(statsBefore, statsAfter, ownCalls);
+    const redisDelta = commandDelta(statsBefore, statsAfter, ownBefore, ownAfter);
     log(
       `  window: ${spans} spans acked in ${((window.endedAt - window.startedAt) / 1000).toFixed(1)} s, ` +
         `backlog at stop ${Math.max(0, Math.round(spans - exportedAtStop))} spans, drained ${drained.settled ? `after ${((drained.at - window.endedAt) / 1000).toFixed(1)} s` : "NOT within the timeout"}`,
     );
 
+    const objectBytes = (drained.target.bytes - start.target.bytes) / Math.max(1, drained.puts - start.puts);
+    log(`  ${Math.round(objectBytes)} bytes per object; daemon CPU ${(((cpuAfter - cpuBefore) / 1000 / intervalMs) * 100).toFixed(0)} %; refusals ${JSON.stringify(failuresOf(window))}`);
+    log(`  Redis calls in the interval: ${[...redisDelta.byCommand].sort((a, b) => b[1] - a[1]).map(([name, calls]) => `${name} ${calls}`).join(", ")}`);
+
     // Open loop at half the sustained rate (after the drain above: nothing queued).
     const requestsPerSecond = Math.max(0.5, sustained / 2 / SPANS_PER_REQUEST);
     const openStart = await watch.counts();
     const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
-    const openAtStop = await watch.counts();
     const openDrain = await watch.until(openStart.puts + open.ok * BLOBS_PER_REQUEST, openStart.jobs + open.ok * BLOBS_PER_REQUEST);
     log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
 
@@ -165,17 +204,19 @@ export async function runScenario(encoding: Encoding, targetKind: TargetKind, lo
       sustainedSpansPerSecond: sustained,
       ackedSpansPerSecond: spans / ((window.endedAt - window.startedAt) / 1000),
       spans,
+      pausedShare: window.pausedMs / (window.endedAt - window.startedAt),
       backlogSpansAtStop: Math.max(0, spans - exportedAtStop),
       drainMs: drained.at - window.endedAt,
       drained: drained.settled,
       daemonCpuMicrosPerSpan: (cpuAfter - cpuBefore) / exportedSpans,
       daemonCpuPercent: ((cpuAfter - cpuBefore) / 1000 / intervalMs) * 100,
       loadCpuPercent: (window.cpuMicros / 1000 / intervalMs) * 100,
+      redisCpuPercent: ((redisCpuAfter - redisCpuBefore) / 1000 / intervalMs) * 100,
       targetCpuPercent: ((drained.target.cpuMicros - start.target.cpuMicros) / 1000 / intervalMs) * 100,
       blobsPerSpan: (drained.puts - start.puts) / exportedSpans,
       jobsPerSpan: (drained.jobs - start.jobs) / exportedSpans,
       redisCallsPerSpan: redisDelta.total / exportedSpans,
-      redisTopCommands: [...redisDelta.byCommand].sort((a, b) => b[1] - a[1]).slice(0, 6),
+      redisSentPerSpan: redisDelta.sent / exportedSpans,
       failures: failuresOf(warm, window),
       closedP50Ms: percentile(window.latenciesMs, 0.5),
       open: {
@@ -185,12 +226,9 @@ export async function runScenario(encoding: Encoding, targetKind: TargetKind, lo
         p99Ms: percentile(open.latenciesMs, 0.99),
         failures: failuresOf(open),
         lateStarts: open.lateStarts,
-        backlogSpansAtStop: Math.max(0, open.ok * SPANS_PER_REQUEST - ((openAtStop.puts - openStart.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST),
         drained: openDrain.settled,
       },
       peakRssBytes: daemon.peakRssBytes(),
-      requestBytes: window.requestBytes,
-      daemonPinning: daemon.pinning,
     };
     return result;
   } finally {

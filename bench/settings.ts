@@ -47,6 +47,12 @@ export const settings = {
   floors: process.env.BENCH_FLOORS !== "0",
   /** Write a V8 CPU profile of each daemon into this folder (passes --cpu-prof). */
   cpuProfDir: process.env.BENCH_CPU_PROF_DIR || undefined,
+  /**
+   * The closed loop holds back while more than this many acknowledged spans wait for export. The
+   * daemon acknowledges from its spool, so an unpaced closed loop outruns a slow S3 (s3rver) and
+   * only grows the spool; paced, the loop runs at the export rate and each drain stays short.
+   */
+  maxBacklogSpans: integer("BENCH_MAX_BACKLOG_SPANS", 5000),
   redisUrl: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
 } as const;
 

@@ -3,13 +3,16 @@
  *
  *   sink    a minimal S3-protocol server (node:http, keep-alive): reads the body, answers 200
  *           with an ETag at once. Shows what the daemon costs when S3 costs nothing.
- *   s3rver  s3rver 3.7.1 with bucket `langfuse`, storing objects on disk (as the tests do).
+ *   s3rver  s3rver 3.7.1 with bucket `langfuse`, storing its objects in a tmpfs folder (/dev/shm
+ *           when it exists): s3rver stands in for S3, and on this VM's ext4 each object's mkdir and
+ *           two file creations cost ~1.5 ms of kernel time at random, which would measure the disk
+ *           rather than the daemon.
  *
  * Answers `{cmd: "stats"}` with the PUT count, body bytes, the time of the last PUT and its own
  * CPU time, so the parent can tell when the exports have caught up.
  */
 import type { EventEmitter } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,11 +25,13 @@ export interface SinkStats {
   bytes: number;
   /** Wall-clock ms of the latest PUT, 0 before the first. */
   lastPutAt: number;
+  /** TCP connections accepted (keep-alive reuse shows as few). */
+  connections: number;
   /** This process's CPU time, µs. */
   cpuMicros: number;
 }
 
-const stats: SinkStats = { puts: 0, bytes: 0, lastPutAt: 0, cpuMicros: 0 };
+const stats: SinkStats = { puts: 0, bytes: 0, lastPutAt: 0, connections: 0, cpuMicros: 0 };
 
 function countPut(bytes: number): void {
   stats.puts += 1;
@@ -50,6 +55,7 @@ async function startSink(): Promise<{ port: number; close: () => Promise<void> }
       response.end();
     });
   });
+  server.on("connection", () => (stats.connections += 1));
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -63,18 +69,21 @@ async function startSink(): Promise<{ port: number; close: () => Promise<void> }
 }
 
 async function startS3rver(): Promise<{ port: number; close: () => Promise<void> }> {
-  const directory = mkdtempSync(join(tmpdir(), "lor-bench-s3rver-"));
+  const directory = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "lor-bench-s3rver-"));
   const server = new S3rver({ port: 0, address: "127.0.0.1", directory, silent: true, configureBuckets: [{ name: "langfuse", configs: [] }] });
   // s3rver is a Koa app (an EventEmitter) that emits S3 notifications; its typings omit that.
   (server as unknown as EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { size?: number } } }> }) => {
     for (const record of event.Records) if (record.eventName === "ObjectCreated:Put") countPut(record.s3.object.size ?? 0);
   });
   const address = (await server.run()) as AddressInfo;
+  (server as unknown as { httpServer?: EventEmitter }).httpServer?.on("connection", () => (stats.connections += 1));
   // Also when the parent disappears and this process exits without a clean close.
   process.on("exit", () => rmSync(directory, { recursive: true, force: true }));
   return {
     port: address.port,
     close: async () => {
+      // Keep-alive connections from the daemon would hold close() open.
+      (server as unknown as { httpServer?: { closeAllConnections(): void } }).httpServer?.closeAllConnections();
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },

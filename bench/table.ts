@@ -1,6 +1,7 @@
 /** The report: the machine, then one markdown table of scenarios and floors, then how to read it. */
 import type { Floor } from "./floors.js";
 import type { ScenarioResult } from "./scenario.js";
+import { semiSpaceMb } from "./daemon.js";
 
 export interface Machine {
   nproc: number;
@@ -13,6 +14,8 @@ export interface Machine {
   settings: string;
   payload: string;
   elapsedSeconds?: number;
+  /** Share of the machine's CPU time the hypervisor took (steal) during the run. */
+  stealPercent?: number;
 }
 
 const integer = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "—");
@@ -26,24 +29,26 @@ function failures(record: Record<string, number>): string {
 
 function scenarioRow(result: ScenarioResult): string[] {
   const notes: string[] = [
-    `daemon ${fixed(result.daemonCpuPercent, 0)} % of a core (load gen ${fixed(result.loadCpuPercent, 0)} %, ${result.target} ${fixed(result.targetCpuPercent, 0)} %)`,
+    `daemon ${fixed(result.daemonCpuPercent, 0)} % of a core (load gen ${fixed(result.loadCpuPercent, 0)} %, ${result.target} ${fixed(result.targetCpuPercent, 0)} %, Redis ${fixed(result.redisCpuPercent, 0)} %)`,
+    `loop paced ${fixed(result.pausedShare * 100, 0)} % of the window`,
     result.drained
       ? `acked ${integer(result.ackedSpansPerSecond)}/s; backlog ${integer(result.backlogSpansAtStop)} spans at stop, drained in ${fixed(result.drainMs / 1000, 1)} s`
       : `acked ${integer(result.ackedSpansPerSecond)}/s; backlog NOT drained within the timeout (rate counts exported spans only)`,
+    `closed-loop p50 ${fixed(result.closedP50Ms, 0)} ms`,
     `open loop ${fixed(result.open.requestsPerSecond, 1)} req/s, n=${result.open.samples}${result.open.drained ? "" : ", export fell behind"}`,
   ];
   const failed = failures(result.failures);
   if (failed) notes.push(`closed-loop refusals: ${failed}`);
   const openFailed = failures(result.open.failures);
   if (openFailed) notes.push(`open-loop refusals: ${openFailed}`);
-  if (result.open.lateStarts > 0) notes.push(`${result.open.lateStarts} open-loop sends started > 5 ms late`);
+  if (result.open.lateStarts > 0) notes.push(`${result.open.lateStarts} open-loop send${result.open.lateStarts === 1 ? "" : "s"} started > 5 ms late`);
   return [
     `${result.encoding} → ${result.target}`,
     `${integer(result.sustainedSpansPerSecond)} spans/s`,
     `${fixed(result.daemonCpuMicrosPerSpan, 0)} µs/span`,
     `${fixed(result.open.p50Ms, 1)} / ${fixed(result.open.p99Ms, 1)} ms`,
     `${fixed(result.peakRssBytes / 1024 ** 2, 0)} MiB`,
-    `${fixed(result.blobsPerSpan, 2)} / ${fixed(result.jobsPerSpan, 2)} / ${fixed(result.redisCallsPerSpan, 1)}`,
+    `${fixed(result.blobsPerSpan, 2)} / ${fixed(result.jobsPerSpan, 2)} / ${fixed(result.redisCallsPerSpan, 1)} (${fixed(result.redisSentPerSpan, 2)} sent)`,
     notes.join("; "),
   ];
 }
@@ -65,9 +70,10 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
   out.push(
     `Machine: ${machine.nproc} CPUs (nproc), ${machine.cpuModel}; Node ${machine.node}; Redis ${machine.redis}; ${machine.date}` +
       (machine.elapsedSeconds === undefined ? "" : `; bench took ${machine.elapsedSeconds.toFixed(0)} s`) +
+      (machine.stealPercent === undefined ? "" : `; CPU steal during the run ${machine.stealPercent.toFixed(1)} %`) +
       ".",
   );
-  out.push(`Daemon: \`node --max-semi-space-size=64 dist/src/cli.js run\`, ${machine.daemonPinning}; load generator and S3 target: ${machine.helperPinning}; Redis unpinned.`);
+  out.push(`Daemon: \`node --max-semi-space-size=${semiSpaceMb()} dist/src/cli.js run\`, ${machine.daemonPinning}; load generator and S3 target: ${machine.helperPinning}; Redis unpinned.`);
   out.push(`Run: ${machine.settings}. Payload: ${machine.payload}.`, "");
   out.push(line(header), line(header.map(() => "---")), ...rows.map(line));
   if (skipped.length > 0) out.push("", `Not run: ${skipped.join("; ")}.`);
@@ -76,7 +82,7 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
     "- **sustained (exported)**: spans acknowledged during the closed-loop window ÷ (window start → the moment the last of their S3 objects and BullMQ jobs existed). The daemon acknowledges once data is in its spool, so this counts exports, not acknowledgements; \"acked\" in the notes is the acknowledgement rate alone.",
     "- **daemon CPU**: utime+stime of the daemon process (/proc/<pid>/stat) over the same interval ÷ spans; \"% of a core\" = CPU time ÷ wall time. Near 100 % the daemon itself is the limit; well below, something else is (S3 target, Redis, fsync, the load generator).",
     "- **latency**: open loop at half the sustained rate, measured from each request's scheduled start (no coordinated omission), until the 200 / gRPC OK, i.e. until the data is fsynced in the spool.",
-    "- **objects / jobs / Redis calls per span**: S3 PUTs counted by the target, jobs added to `<prefix>:ingestion-queue:wait` + `:delayed`, and the server's `INFO commandstats` calls delta (which includes commands run inside BullMQ's Lua scripts; the bench's own commands are subtracted, other clients of the same Redis are not). 1.10 objects and jobs per span is expected: 100 observations + 10 traces per request with `group`.",
+    "- **objects / jobs / Redis calls per span**: S3 PUTs counted by the target, jobs added to `<prefix>:ingestion-queue:wait` + `:delayed`, and the server's `INFO commandstats` calls delta, which counts the commands run inside BullMQ's Lua scripts too; \"sent\" is what the daemon itself sent (EVALSHA per job, SET per new trace; BullMQ's addBulk pipelines a record's EVALSHAs into one write). The bench's own commands are subtracted; other clients of the same Redis are not. 1.10 objects and jobs per span is expected: 100 observations + 10 traces per request with `group`.",
     "- **floors**: in-process micro-benchmarks in the bench's own process; CPU µs per unit from process.cpuUsage().",
   );
   return `${out.join("\n")}\n`;

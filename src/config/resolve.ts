@@ -28,7 +28,7 @@ const spoolSchema = z.strictObject({
   /** fdatasync before acknowledging; off only where losing recent data on a machine crash is acceptable. */
   fsync: flag.default(true),
   export_concurrency: integer({ min: 1, max: 256 }).default(4),
-  memory_window: byteSize.default(64 * 1024 ** 2),
+  memory_window: byteSize.default(16 * 1024 ** 2),
   retry: z
     .strictObject({
       initial_interval: durationMs.default(500),

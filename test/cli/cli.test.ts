@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -147,7 +147,15 @@ service:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
 `,
     );
-    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // Never leave the daemon (and its workers) running if an assertion below fails.
+    onTestFinished(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // it exited, as it should
+      }
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

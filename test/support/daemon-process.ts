@@ -5,6 +5,18 @@ import { waitFor } from "./redis-server.js";
 const CLI = resolve(import.meta.dirname, "../../dist/src/cli.js");
 
 /** The daemon as users run it: `node dist/src/cli.js run --config <file>` in its own process. */
+/** Every daemon a test started, so a failed test cannot leave one running after the run. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export class DaemonProcess {
   #child: ChildProcess | undefined;
   output = "";
@@ -17,6 +29,8 @@ export class DaemonProcess {
     // container kill or an OOM kill of the pod would.
     const child = spawn(process.execPath, [CLI, "run", "--config", this.configFile], { stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.#child = child;
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     await waitFor(() => this.output.includes('"msg":"daemon started"') || child.exitCode !== null, 20_000, "the daemon to start");
