@@ -6,17 +6,16 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Langfuse } from "langfuse";
 import { TEST_KEYS } from "../support/daemon.js";
-import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestStack } from "../support/stack.js";
 
 /** Langfuse's own SDKs, pointed at the daemon's Langfuse API receiver instead of Langfuse. */
 let stack: TestStack;
-let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
   stack = await startStack();
-  ({ s3, redis, daemon } = stack);
+  ({ redis, daemon } = stack);
 });
 
 afterAll(async () => {

@@ -6,7 +6,6 @@ import {
   setActiveTraceIO,
   setLangfuseTracerProvider,
   startActiveObservation,
-  startObservation,
 } from "@langfuse/tracing";
 import { context, SpanStatusCode } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";

@@ -8,20 +8,19 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
-import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
+import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestStack } from "../support/stack.js";
 
 /**
  * The real OpenTelemetry JS exporters, one per wire format, send a small LLM trace; the test
  * reads back what landed in S3 and Redis.
  */
 let stack: TestStack;
-let s3: TestS3;
 let redis: TestRedis;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
   stack = await startStack();
-  ({ s3, redis, daemon } = stack);
+  ({ redis, daemon } = stack);
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
-import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
+import { startStack, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /** The native Langfuse ingestion API, over real HTTP, into s3rver and the local Redis. */
 let stack: TestStack;

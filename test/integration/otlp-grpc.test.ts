@@ -3,17 +3,16 @@ import { credentials, Metadata, status as grpcStatus, makeGenericClientConstruct
 import { ExportTraceServiceResponse } from "../../src/otlp/schema.js";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { resourceSpans, span, toProtobuf } from "../support/otlp.js";
-import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
+import { startStack, type TestDaemon, type TestS3, type TestStack } from "../support/stack.js";
 
 /** OTLP/gRPC status codes for the cases the OTLP specification names, with a raw grpc-js client. */
 let stack: TestStack;
 let s3: TestS3;
-let redis: TestRedis;
 let daemon: TestDaemon;
 
 beforeAll(async () => {
   stack = await startStack({ configure: (yaml) => yaml.replace("grpc: { endpoint: 127.0.0.1:0 }", "grpc: { endpoint: 127.0.0.1:0, max_recv_msg_size: 1MiB }") });
-  ({ s3, redis, daemon } = stack);
+  ({ s3, daemon } = stack);
 });
 
 afterAll(async () => {

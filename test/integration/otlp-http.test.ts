@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import { ExportTraceServiceResponse, RpcStatus } from "../../src/otlp/schema.js";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { CHILD_SPAN_ID, resourceSpans, ROOT_SPAN_ID, span, toJson, toProtobuf } from "../support/otlp.js";
-import { startStack, type StoredEvent, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
+import { startStack, type TestDaemon, type TestRedis, type TestS3, type TestStack } from "../support/stack.js";
 
 /** OTLP/HTTP against the daemon over real HTTP, with raw requests for the cases SDKs never send. */
 let stack: TestStack;
