@@ -72,6 +72,7 @@ service:
   telemetry:
     logs: { level: warn }
     health: { endpoint: "127.0.0.1:0" }
+    metrics: { endpoint: "127.0.0.1:0" }
   spool:
     enabled: true
     directory: ${JSON.stringify(spoolDirectory)}${process.env.BENCH_SPOOL_EXTRA ? `\n    ${process.env.BENCH_SPOOL_EXTRA}` : ""}

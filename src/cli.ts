@@ -6,6 +6,7 @@ import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
 import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
 import { currentWorker, defaultWorkerCount, notifyPrimary, runPrimary } from "./workers.js";
+import { answerClusterScrapes } from "./telemetry/metrics.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `langfuse-otel-receiver ${VERSION}
@@ -60,10 +61,11 @@ async function run(file: string): Promise<number> {
   }
   const count = config.workers === "auto" ? defaultWorkerCount() : config.workers;
   const worker = currentWorker();
-  if (count > 1 && worker === undefined) return runPrimary(count, createLogger(config.logs));
+  if (count > 1 && worker === undefined) return runPrimary(count, createLogger(config.logs), config.metrics);
 
   const logger = worker ? createLogger(config.logs).child({ worker: worker.index }) : createLogger(config.logs);
-  const service = new Service(config, { logger, worker });
+  if (worker && config.metrics.enabled) answerClusterScrapes();
+  const service = new Service(config, { logger, worker, serveMetrics: worker === undefined });
   try {
     await service.start();
   } catch (error) {

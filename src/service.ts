@@ -12,12 +12,16 @@ import { OverloadedError } from "./pipeline/errors.js";
 import type { SpoolOptions } from "./spool/spool.js";
 import type { SpoolConfig } from "./config/resolve.js";
 import { HealthServer } from "./telemetry/health.js";
+import { metrics } from "./telemetry/metrics.js";
+import { MetricsServer } from "./telemetry/metrics-server.js";
 
 export interface ServiceOptions {
   logger: Logger;
   conversion?: ConversionOptions;
   /** This process's place among the daemon's worker processes (each has its own spool). */
   worker?: { index: number; count: number };
+  /** Workers leave `/metrics` to the primary, which aggregates them. */
+  serveMetrics?: boolean;
 }
 
 /**
@@ -31,6 +35,7 @@ export class Service {
   readonly pipelines: EventsPipeline[] = [];
   readonly exporters = new Map<string, EventsExporter>();
   readonly health: HealthServer;
+  readonly metricsServer: MetricsServer | undefined;
   readonly #logger: Logger;
   readonly #shutdownTimeoutMs: number;
   #state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -39,6 +44,10 @@ export class Service {
     this.#logger = options.logger;
     this.#shutdownTimeoutMs = config.shutdownTimeoutMs;
     this.health = new HealthServer(config.health, (error) => options.logger.error({ err: error }, "health check failed unexpectedly"));
+    this.metricsServer =
+      config.metrics.enabled && options.serveMetrics !== false
+        ? new MetricsServer(config.metrics, "process", (error) => options.logger.error({ err: error }, "metrics scrape failed unexpectedly"))
+        : undefined;
     const settings = (kind: string, id: ComponentSettings["id"]): ComponentSettings => ({
       id,
       logger: options.logger.child({ component: `${kind}/${id.text}` }),
@@ -66,7 +75,9 @@ export class Service {
         seenTraces,
         logger: options.logger.child({ pipeline: pipeline.id }),
         conversion: options.conversion,
-        spool: config.spool.enabled ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: exportBatching(config, pipeline.processors) } : undefined,
+        spool: config.spool.enabled
+          ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: exportBatching(config, pipeline.processors), pipeline: pipeline.id }
+          : undefined,
         worker: options.worker ?? { index: 0, count: 1 },
       });
       this.pipelines.push(built);
@@ -90,6 +101,7 @@ export class Service {
     const started: Component[] = [];
     try {
       await this.health.listen();
+      await this.metricsServer?.listen();
       for (const component of [...this.exporters.values(), ...this.pipelines, ...this.receivers.values()]) {
         await component.start();
         started.push(component);
@@ -98,12 +110,17 @@ export class Service {
       // A port in use or a bad directory: undo what started, then report.
       for (const component of started.reverse()) await component.shutdown().catch(() => {});
       await this.health.close().catch(() => {});
+      await this.metricsServer?.close().catch(() => {});
       this.#state = "stopped";
       throw error;
     }
     this.health.setReady(true);
     this.#logger.info(
-      { receivers: Object.fromEntries([...this.receivers].map(([name, receiver]) => [name, receiver.addresses()])), health: `http://${this.health.address()}` },
+      {
+        receivers: Object.fromEntries([...this.receivers].map(([name, receiver]) => [name, receiver.addresses()])),
+        health: `http://${this.health.address()}`,
+        metrics: this.metricsServer ? `http://${this.metricsServer.address()}/metrics` : undefined,
+      },
       "daemon started",
     );
   }
@@ -143,6 +160,7 @@ export class Service {
     clearTimeout(timer);
     if (outcome === "timeout") this.#logger.warn({ timeoutMs: this.#shutdownTimeoutMs }, "shutdown timed out; stopping anyway");
     await this.health.close();
+    await this.metricsServer?.close();
     this.#state = "stopped";
     this.#logger.info("daemon stopped");
   }
@@ -195,6 +213,7 @@ function memoryGuard(limitBytes: number): () => void {
       checkedAt = now;
     }
     if (rss > limitBytes) {
+      metrics.refusals.inc({ reason: "memory" });
       throw new OverloadedError(`memory use ${Math.round(rss / 1024 ** 2)} MiB is above the limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`, 5_000);
     }
   };

@@ -2,6 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
+import { MetricsServer, type MetricsConfig } from "./telemetry/metrics-server.js";
 
 /**
  * Running the pipeline on every core: the primary process forks one worker per core; the workers
@@ -54,7 +55,20 @@ const CRASH_WINDOW_MS = 60_000;
 const MAX_CRASHES_IN_WINDOW = 5;
 
 /** Forks the workers and supervises them until a signal stops them; resolves with the exit code. */
-export function runPrimary(count: number, logger: Logger): Promise<number> {
+export async function runPrimary(count: number, logger: Logger, metricsConfig: MetricsConfig): Promise<number> {
+  const metricsServer = metricsConfig.enabled ? new MetricsServer(metricsConfig, "cluster", (error) => logger.error({ err: error }, "metrics scrape failed unexpectedly")) : undefined;
+  try {
+    await metricsServer?.listen();
+  } catch (error) {
+    logger.fatal({ err: error }, "metrics endpoint could not start");
+    return 1;
+  }
+  const code = await superviseWorkers(count, logger, metricsServer ? `http://${metricsServer.address()}/metrics` : undefined);
+  await metricsServer?.close();
+  return code;
+}
+
+function superviseWorkers(count: number, logger: Logger, metricsUrl: string | undefined): Promise<number> {
   return new Promise((resolve) => {
     const workers = new Map<number, Worker>();
     const crashes: number[] = [];
@@ -68,7 +82,7 @@ export function runPrimary(count: number, logger: Logger): Promise<number> {
       worker.on("message", (message: WorkerMessage) => {
         if (message.type === "started") {
           started += 1;
-          if (started === count) logger.info({ workers: count, receivers: message.addresses, health: message.health }, "daemon started");
+          if (started === count) logger.info({ workers: count, receivers: message.addresses, health: message.health, metrics: metricsUrl }, "daemon started");
         } else if (message.type === "failed") {
           logger.fatal({ worker: index, error: message.error }, "worker could not start");
           stopAll(1);

@@ -6,6 +6,7 @@ import { didYouMean } from "./suggest.js";
 import { byteSize, durationMs, flag, integer, numeric } from "./units.js";
 import { zodProblems } from "./zod-problems.js";
 import { healthConfigSchema, type HealthConfig } from "../telemetry/health.js";
+import { metricsConfigSchema, type MetricsConfig } from "../telemetry/metrics-server.js";
 
 const PIPELINE_TYPES = ["events"] as const;
 
@@ -60,6 +61,7 @@ const rootSchema = z.strictObject({
           })
           .prefault({}),
         health: healthConfigSchema.prefault({}),
+        metrics: metricsConfigSchema.prefault({}),
       })
       .prefault({}),
     /** Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default. */
@@ -95,6 +97,7 @@ export interface ResolvedConfig {
   memoryLimitBytes: number;
   spool: SpoolConfig;
   health: HealthConfig;
+  metrics: MetricsConfig;
   workers: "auto" | number;
 }
 
@@ -272,6 +275,7 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       memoryLimitBytes: Number(root.data.service.memory_limit),
       spool: root.data.service.spool,
       health: root.data.service.telemetry.health,
+      metrics: root.data.service.telemetry.metrics,
       workers: root.data.service.workers,
     },
     problems,

@@ -9,6 +9,7 @@ import type { SeenTraceStore } from "./export.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer, ProjectScope, RequestContext, TracePayload } from "./payload.js";
 import { dropShallowTracesOfSeenTraces } from "./seen-traces.js";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
+import { metrics } from "../telemetry/metrics.js";
 import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -107,8 +108,15 @@ export class EventsPipeline implements PayloadConsumer, Component {
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
 
-    for (const { processor } of this.#parts.processors) await processor.process(batch);
+    for (const { id, processor } of this.#parts.processors) {
+      const before = { events: batch.eventCount, rejections: batch.rejections.length, drops: new Map(batch.drops) };
+      await processor.process(batch);
+      this.#countProcessor(id, batch, before);
+    }
 
+    // Langfuse counts a request's events once its credentials are accepted, valid or not.
+    metrics.langfuseIngestionEvents.inc({ source: context.source }, records.length);
+    metrics.langfuseEventDistribution.observe({ source: context.source }, records.length);
     const scope = context.scope;
     if (scope === undefined) {
       // The pipeline builder refuses chains without auth; reaching this is a bug, not bad input.
@@ -130,6 +138,20 @@ export class EventsPipeline implements PayloadConsumer, Component {
       throw error;
     }
     return { itemCount, rejections: batch.rejections, ignored: batch.ignored };
+  }
+
+  /** What one processor passed on and what it dropped, by reason. */
+  #countProcessor(processor: string, batch: EventBatch, before: { events: number; rejections: number; drops: Map<string, number> }): void {
+    const pipeline = this.id;
+    const passed = batch.eventCount;
+    metrics.processorEvents.inc({ pipeline, processor, outcome: "passed", reason: "" }, passed);
+    for (const rejection of batch.rejections.slice(before.rejections)) {
+      metrics.processorEvents.inc({ pipeline, processor, outcome: "dropped", reason: rejection.status === 401 ? "auth" : "validation" });
+    }
+    for (const [reason, count] of batch.drops) {
+      const delta = count - (before.drops.get(reason) ?? 0);
+      if (delta > 0) metrics.processorEvents.inc({ pipeline, processor, outcome: "dropped", reason: reason === "sampled" ? "sampling" : reason }, delta);
+    }
   }
 
   #toRecords(payload: TracePayload): { records: EventRecord[]; itemCount: number; rejections: ItemRejection[] } {

@@ -3,6 +3,7 @@ import type { EventBatch } from "./batch.js";
 import type { EventsExporter } from "./component.js";
 import { PermanentError, RetryableError, isPipelineError } from "./errors.js";
 import { ExportGroup, type ExportFailure, type ExportRequest } from "./export.js";
+import { metrics } from "../telemetry/metrics.js";
 
 /**
  * Turns the batch's groups into export groups. Groups whose first event has no body id are
@@ -46,7 +47,9 @@ export async function runExporterChain(request: ExportRequest, exporters: readon
   for (const { id, exporter } of exporters) {
     if (live.length === 0) break;
     const failed = await exporter.exportGroups({ context: request.context, groups: live });
+    metrics.exporterGroups.inc({ exporter: id, outcome: "exported" }, live.length - failed.length);
     if (failed.length === 0) continue;
+    metrics.exporterGroups.inc({ exporter: id, outcome: "failed" }, failed.length);
     const failedGroups = new Set(failed.map((failure) => failure.group));
     live = live.filter((group) => !failedGroups.has(group));
     for (const failure of failed) failures.push({ ...failure, exporter: id });

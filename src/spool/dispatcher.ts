@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { isPermanentFailure, runExporterChain, type ChainFailure, type NamedExporter } from "../pipeline/exporter-chain.js";
 import type { DeadLetters } from "./dead-letters.js";
 import { mergeRecords } from "./merge.js";
+import { metrics } from "../telemetry/metrics.js";
 import { decodeRecord, type ExportContext, type SpoolRecord } from "./record-codec.js";
 import type { RecordLocation, SegmentLog } from "./segment-log.js";
 
@@ -40,6 +41,8 @@ export interface DispatcherOptions {
   onTaken?: (entry: SpoolEntry) => void;
   /** Merge records into shared exports; without it each record is exported on its own. */
   batch?: BatchPolicy;
+  /** Metric label. */
+  pipeline?: string;
 }
 
 export interface DispatcherStats {
@@ -73,6 +76,12 @@ export class Dispatcher {
 
   get backlog(): number {
     return this.#queue.length + this.#active;
+  }
+
+  /** Age of the oldest queued record appended by this process (0 when none is waiting). */
+  oldestAgeSeconds(): number {
+    const appendedAt = this.#queue[0]?.appendedAt;
+    return appendedAt === undefined ? 0 : (Date.now() - appendedAt) / 1000;
   }
 
   enqueue(entry: SpoolEntry): void {
@@ -210,6 +219,7 @@ export class Dispatcher {
       const groups = parts.flatMap((part) => part.groups);
       const retryable = pending.flatMap((outcome) => outcome.retryable);
       this.stats.retries += 1;
+      metrics.spoolRetries.inc({ pipeline: this.#options.pipeline ?? "" });
       const delay = backoffDelay(retry, attempt);
       if (attempt === 0 || attempt % 10 === 0) {
         logger.warn({ groups: groups.length, attempt: attempt + 1, retryInMs: delay, reason: retryable[0]!.error.message }, "export failed; will retry from the spool");
@@ -222,6 +232,7 @@ export class Dispatcher {
   async #deadLetter(context: ExportContext, failures: readonly ChainFailure[]): Promise<void> {
     const name = await this.#options.deadLetters.write(context, failures);
     this.stats.deadLettered += failures.length;
+    metrics.spoolDeadLetters.inc({ pipeline: this.#options.pipeline ?? "" }, failures.length);
     this.#options.logger.error(
       { groups: failures.length, file: name, reason: failures[0]!.error.message, exporter: failures[0]!.exporter },
       "groups moved to the dead letters",

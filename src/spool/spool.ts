@@ -7,6 +7,7 @@ import { DeadLetters } from "./dead-letters.js";
 import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
 import { encodeRecord, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
+import { metrics } from "../telemetry/metrics.js";
 
 export interface SpoolOptions {
   directory: string;
@@ -21,6 +22,8 @@ export interface SpoolOptions {
   retryAfterMs: number;
   /** From the `batch` processor: merge records into shared exports. */
   batch?: BatchPolicy;
+  /** The pipeline id, for metric labels. */
+  pipeline?: string;
 }
 
 /**
@@ -35,6 +38,7 @@ export class Spool {
   readonly #logger: Logger;
   readonly deadLetters: DeadLetters;
   #inMemoryBytes = 0;
+  #gaugeTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: SpoolOptions, log: SegmentLog, exporters: readonly NamedExporter[], logger: Logger) {
     this.#options = options;
@@ -49,6 +53,7 @@ export class Spool {
       retry: options.retry,
       logger,
       batch: options.batch,
+      pipeline: options.pipeline ?? "",
       onTaken: (entry) => {
         if (entry.record) this.#inMemoryBytes -= entry.location.length;
       },
@@ -85,6 +90,7 @@ export class Spool {
   /** Refuses new data while the spool is at its size budget. Cheap: called on every request. */
   admit(): void {
     if (this.#log.pendingBytes >= this.#options.maxBytes) {
+      metrics.refusals.inc({ reason: "spool_full" });
       throw new OverloadedError(`the spool is full (${this.#log.pendingBytes} of ${this.#options.maxBytes} bytes waiting for export)`, this.#options.retryAfterMs);
     }
   }
@@ -111,6 +117,15 @@ export class Spool {
 
   start(): void {
     this.#dispatcher.start();
+    const pipeline = this.#options.pipeline ?? "";
+    const update = () => {
+      metrics.spoolBytes.set({ pipeline }, this.#log.pendingBytes);
+      metrics.spoolRecords.set({ pipeline }, this.#dispatcher.backlog);
+      metrics.spoolOldestAge.set({ pipeline }, this.#dispatcher.oldestAgeSeconds());
+    };
+    update();
+    this.#gaugeTimer = setInterval(update, 1000);
+    this.#gaugeTimer.unref();
   }
 
   /** Resolves when everything spooled so far is exported (or dead-lettered). */
@@ -131,6 +146,7 @@ export class Spool {
       clearTimeout(timer);
     }
     await this.#dispatcher.stop();
+    if (this.#gaugeTimer) clearInterval(this.#gaugeTimer);
     await this.#log.close();
     if (this.#log.pendingBytes > 0) {
       this.#logger.warn({ bytes: this.#log.pendingBytes, records: this.#dispatcher.backlog }, "stopping with records still in the spool; they are exported at the next start");

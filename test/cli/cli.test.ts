@@ -141,7 +141,7 @@ exporters:
   file: { directory: ${blobs}, prefix: events/ }
   bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
 service:
-  telemetry: { health: { endpoint: 127.0.0.1:0 } }
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool: { directory: ${join(folder, "spool")} }
   pipelines:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
@@ -161,7 +161,7 @@ service:
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
 
-    await waitFor(() => output.includes('"msg":"daemon started"'), 20_000, "the daemon to start");
+    await waitFor(() => output.includes('"msg":"daemon started"') && output.includes('"metrics"'), 20_000, "the daemon to start");
     const address = /"http:\/\/(127\.0\.0\.1:\d+)"/.exec(output)![1];
     const response = await fetch(`http://${address}/v1/traces`, {
       method: "POST",
@@ -172,6 +172,12 @@ service:
     // Acknowledged once spooled; the export follows in the background.
     await waitFor(async () => (await redis.jobs()).length === 2, 10_000, "the spooled request to be exported");
     expect(await readdir(join(blobs, "events/p/trace/0000000000000000000000000000c11e"))).toHaveLength(1);
+
+    // With several workers, the primary sums their counters.
+    const started = output.split("\n").find((line) => line.includes('"msg":"daemon started"') && line.includes('"metrics"'))!;
+    const metricsUrl = JSON.parse(started).metrics as string;
+    const scraped = await (await fetch(metricsUrl)).text();
+    expect(scraped).toMatch(/langfuse_otel_receiver_receiver_requests_total\{[^}]*outcome="accepted"[^}]*\} 1\n/);
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

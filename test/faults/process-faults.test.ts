@@ -56,7 +56,7 @@ exporters:
     redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} }
 service:
   shutdown_timeout: 8s
-  telemetry: { logs: { level: info }, health: { endpoint: 127.0.0.1:0 } }
+  telemetry: { logs: { level: info }, health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool:
     directory: ${join(folder, name, "spool")}
     retry: { initial_interval: 50ms, max_interval: 500ms }

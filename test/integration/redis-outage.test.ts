@@ -40,7 +40,7 @@ exporters:
     redis: { url: "${redis.url}", connect_timeout: 1s }
     retry_after: 3s
 service:
-  telemetry: { health: { endpoint: 127.0.0.1:0 } }
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool: { enabled: false }
   pipelines:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [s3, bullmq] }

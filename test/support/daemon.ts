@@ -84,7 +84,7 @@ exporters:
     retry_after: 1s
 service:
   shutdown_timeout: 10s
-  telemetry: { health: { endpoint: 127.0.0.1:0 } }
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool:
 ${options.spoolDirectory === false ? "    enabled: false" : `    directory: ${options.spoolDirectory ?? join(tmpdir(), `lor-spool-${randomBytes(6).toString("hex")}`)}
     fsync: false

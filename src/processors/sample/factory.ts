@@ -4,6 +4,7 @@ import type { EventBatch } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
 import { numeric } from "../../config/units.js";
 import { isTraceInSample } from "./decision.js";
+import { metrics } from "../../telemetry/metrics.js";
 
 export const sampleConfigSchema = z.strictObject({
   /** Project id → fraction of traces to keep. Projects not listed keep everything. */
@@ -33,7 +34,11 @@ export const sampleProcessorFactory: ProcessorFactory<typeof sampleConfigSchema>
         if (rate === undefined) return;
         const kept = batch.groups.filter((group) => {
           const traceId = traceIdForSampling(group[0]!.event);
-          if (traceId === undefined || isTraceInSample(traceId, rate)) return true;
+          if (traceId === undefined || isTraceInSample(traceId, rate)) {
+            metrics.langfuseSampling.inc({ sampling_decision: "in" }, group.length);
+            return true;
+          }
+          metrics.langfuseSampling.inc({ sampling_decision: "out" }, group.length);
           batch.drop("sampled", group.length);
           return false;
         });

@@ -6,6 +6,7 @@ import type { ConsumeResult, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
+import { recordRequest } from "../request-metrics.js";
 
 export interface IngestionOptions {
   receiverId: string;
@@ -82,14 +83,17 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     request.resume();
     return;
   }
+  const startedAt = process.hrtime.bigint();
   try {
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers));
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
     const result = await options.consumer.consume({ kind: "ingestion", events }, context);
     sendJson(response, 207, multiStatusBody(events, result));
+    recordRequest(options.receiverId, "http", "events", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);
+    recordRequest(options.receiverId, "http", "events", startedAt, { status });
     if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an ingestion batch");
     const headers: Record<string, string> = {};
     if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);

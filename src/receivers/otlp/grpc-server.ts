@@ -6,6 +6,7 @@ import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus } from "../edge-status.js";
 import { requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
+import { recordRequest } from "../request-metrics.js";
 
 const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -61,18 +62,23 @@ export class OtlpGrpcServer {
       const value = call.metadata.get(name)[0];
       return typeof value === "string" ? value : undefined;
     };
+    const startedAt = process.hrtime.bigint();
+    const receiver = this.#options.receiverId;
     try {
       this.#options.consumer.admit();
       const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup);
       const resourceSpans = decodeProtobufTraceRequest(call.request);
       if (resourceSpans.length === 0) {
         callback(null, encodeExportResponse("protobuf"));
+        recordRequest(receiver, "grpc", "spans", startedAt, { empty: true });
         return;
       }
       const result = await this.#options.consumer.consume({ kind: "otlp", resourceSpans }, context);
       callback(null, encodeExportResponse("protobuf", partialSuccessOf(result)));
+      recordRequest(receiver, "grpc", "spans", startedAt, { result });
     } catch (error) {
       const status = edgeStatus(error);
+      recordRequest(receiver, "grpc", "spans", startedAt, { status });
       if (status.unexpected) this.#options.logger.error({ err: error }, "unexpected failure while handling an OTLP gRPC request");
       const metadata = new Metadata();
       // google.rpc.Status with RetryInfo: OTLP clients treat UNAVAILABLE as retryable and honour the delay.

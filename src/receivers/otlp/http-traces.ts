@@ -6,6 +6,7 @@ import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
+import { recordRequest } from "../request-metrics.js";
 
 export interface OtlpHttpOptions {
   receiverId: string;
@@ -48,6 +49,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     request.resume();
     return;
   }
+  const startedAt = process.hrtime.bigint();
   try {
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers));
@@ -55,12 +57,15 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     const resourceSpans = format === "protobuf" ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
     if (resourceSpans.length === 0) {
       send(response, 200, format, encodeExportResponse(format));
+      recordRequest(options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
     const result = await options.consumer.consume({ kind: "otlp", resourceSpans }, context);
     send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
+    recordRequest(options.receiverId, "http", "spans", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);
+    recordRequest(options.receiverId, "http", "spans", startedAt, { status });
     if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an OTLP request");
     else options.logger.debug({ status: status.http, reason: status.message }, "OTLP request refused");
     const headers: Record<string, string> = {};

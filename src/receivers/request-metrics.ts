@@ -1,0 +1,26 @@
+import { metrics } from "../telemetry/metrics.js";
+import type { EdgeStatus } from "./edge-status.js";
+import type { ConsumeResult } from "../pipeline/payload.js";
+
+/** Counts one answered request: its outcome, its items and how long it took. */
+export function recordRequest(
+  receiver: string,
+  transport: "http" | "grpc",
+  item: "spans" | "events",
+  startedAt: bigint,
+  outcome: { result: ConsumeResult } | { status: EdgeStatus } | { empty: true },
+): void {
+  const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  metrics.requestDuration.observe({ receiver, transport }, seconds);
+  if ("status" in outcome) {
+    const failed = outcome.status.unexpected || outcome.status.grpc === 13 || outcome.status.grpc === 14;
+    metrics.receiverRequests.inc({ receiver, transport, outcome: failed ? "failed" : "refused" });
+    return;
+  }
+  metrics.receiverRequests.inc({ receiver, transport, outcome: "accepted" });
+  if ("result" in outcome) {
+    const rejected = new Set(outcome.result.rejections.map((rejection) => rejection.origin)).size;
+    metrics.receiverItems.inc({ receiver, item, outcome: "accepted" }, outcome.result.itemCount - rejected);
+    if (rejected > 0) metrics.receiverItems.inc({ receiver, item, outcome: "rejected" }, rejected);
+  }
+}
