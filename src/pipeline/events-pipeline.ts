@@ -137,7 +137,7 @@ export class EventsPipeline implements PayloadConsumer, Component {
       this.#parts.logger.warn({ err: error }, "request not accepted");
       throw error;
     }
-    return { itemCount, rejections: batch.rejections, ignored: batch.ignored };
+    return { itemCount, rejections: batch.rejections, ignored: batch.ignored, projectId: scope.projectId };
   }
 
   /** What one processor passed on and what it dropped, by reason. */

@@ -36,7 +36,7 @@ export class FanoutConsumer implements PayloadConsumer {
       for (const rejection of result.rejections) if (!rejections.has(rejection.origin)) rejections.set(rejection.origin, rejection);
       for (const origin of result.ignored) ignored.add(origin);
     }
-    return { itemCount: results[0]!.itemCount, rejections: [...rejections.values()], ignored };
+    return { itemCount: results[0]!.itemCount, rejections: [...rejections.values()], ignored, projectId: results[0]!.projectId };
   }
 }
 

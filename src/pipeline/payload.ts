@@ -57,6 +57,8 @@ export interface ConsumeResult {
   rejections: ItemRejection[];
   /** Items that are neither successes nor errors (Langfuse's `sdk-log` events). */
   ignored: ReadonlySet<number>;
+  /** The project the request was written to, for logs. */
+  projectId?: string;
 }
 
 export interface PayloadConsumer {

@@ -147,7 +147,12 @@ service:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
 `,
     );
-    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: { ...process.env, LOG_LEVEL: "debug" },
+    });
     // Never leave the daemon (and its workers) running if an assertion below fails.
     onTestFinished(() => {
       try {
@@ -182,7 +187,10 @@ service:
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(output).toContain('"msg":"daemon stopped"');
-    // Logs never carry the credentials the client sent.
+    // Each request is logged at debug level with its context...
+    const requestLog = output.split("\n").find((line) => line.includes('"msg":"request"'));
+    expect(JSON.parse(requestLog!)).toMatchObject({ receiver: "otlp", transport: "http", outcome: "accepted", project: "p", spans: 1, rejected: 0 });
+    // ...and logs never carry the credentials the client sent.
     expect(output).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
   });
 });

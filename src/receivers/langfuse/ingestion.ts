@@ -90,10 +90,10 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
     const result = await options.consumer.consume({ kind: "ingestion", events }, context);
     sendJson(response, 207, multiStatusBody(events, result));
-    recordRequest(options.receiverId, "http", "events", startedAt, { result });
+    recordRequest(options.logger, options.receiverId, "http", "events", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);
-    recordRequest(options.receiverId, "http", "events", startedAt, { status });
+    recordRequest(options.logger, options.receiverId, "http", "events", startedAt, { status });
     if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an ingestion batch");
     const headers: Record<string, string> = {};
     if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);

@@ -70,15 +70,15 @@ export class OtlpGrpcServer {
       const resourceSpans = decodeProtobufTraceRequest(call.request);
       if (resourceSpans.length === 0) {
         callback(null, encodeExportResponse("protobuf"));
-        recordRequest(receiver, "grpc", "spans", startedAt, { empty: true });
+        recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { empty: true });
         return;
       }
       const result = await this.#options.consumer.consume({ kind: "otlp", resourceSpans }, context);
       callback(null, encodeExportResponse("protobuf", partialSuccessOf(result)));
-      recordRequest(receiver, "grpc", "spans", startedAt, { result });
+      recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { result });
     } catch (error) {
       const status = edgeStatus(error);
-      recordRequest(receiver, "grpc", "spans", startedAt, { status });
+      recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { status });
       if (status.unexpected) this.#options.logger.error({ err: error }, "unexpected failure while handling an OTLP gRPC request");
       const metadata = new Metadata();
       // google.rpc.Status with RetryInfo: OTLP clients treat UNAVAILABLE as retryable and honour the delay.

@@ -57,17 +57,16 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     const resourceSpans = format === "protobuf" ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
     if (resourceSpans.length === 0) {
       send(response, 200, format, encodeExportResponse(format));
-      recordRequest(options.receiverId, "http", "spans", startedAt, { empty: true });
+      recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
     const result = await options.consumer.consume({ kind: "otlp", resourceSpans }, context);
     send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
-    recordRequest(options.receiverId, "http", "spans", startedAt, { result });
+    recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);
-    recordRequest(options.receiverId, "http", "spans", startedAt, { status });
+    recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { status });
     if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an OTLP request");
-    else options.logger.debug({ status: status.http, reason: status.message }, "OTLP request refused");
     const headers: Record<string, string> = {};
     if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);
     // A body we stopped reading (too large, bad encoding) leaves the connection unusable.
