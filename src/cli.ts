@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { unwatchFile, watchFile, type Stats } from "node:fs";
+import type { Logger } from "pino";
 import { checkConfigFile } from "./config/load.js";
 import { formatProblem } from "./config/problems.js";
 import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
 import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
 import { currentWorker, defaultWorkerCount, notifyPrimary, runPrimary } from "./workers.js";
-import { answerClusterScrapes } from "./telemetry/metrics.js";
+import { answerClusterScrapes, metrics } from "./telemetry/metrics.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `langfuse-otel-receiver ${VERSION}
@@ -79,6 +81,8 @@ async function run(file: string): Promise<number> {
     health: `http://${service.health.address()}`,
   });
 
+  const stopWatching = watchConfig(file, config.reloadPollIntervalMs, service, logger);
+
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -87,6 +91,7 @@ async function run(file: string): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      stopWatching();
       logger.info({ signal }, "shutting down");
       service.shutdown().then(
         () => resolve(0),
@@ -101,6 +106,43 @@ async function run(file: string): Promise<number> {
     process.on("SIGINT", () => (worker ? undefined : stop("SIGINT")));
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
   });
+}
+
+/**
+ * Live reload on SIGHUP and when the file changes (polled: a ConfigMap update swaps a symlink,
+ * which file-change events miss). A config with problems is refused, with every problem located,
+ * and the running one stays. Reloads run one at a time.
+ */
+function watchConfig(file: string, pollIntervalMs: number, service: Service, logger: Logger): () => void {
+  let queue = Promise.resolve();
+  const reload = (trigger: string) => {
+    queue = queue.then(async () => {
+      const { config, problems } = await checkConfigFile(file);
+      if (config === undefined) {
+        metrics.configReloads.inc({ outcome: "failed" });
+        logger.error({ trigger, problems: problems.map(formatProblem) }, "configuration not reloaded: the file has problems; the running configuration stays");
+        return;
+      }
+      try {
+        const { restartNeeded } = await service.reload(config);
+        metrics.configReloads.inc({ outcome: "applied" });
+        if (restartNeeded.length > 0) logger.warn({ trigger, restartNeeded }, "processors reloaded; these changes take effect only after a restart");
+      } catch (error) {
+        metrics.configReloads.inc({ outcome: "failed" });
+        logger.error({ trigger, err: error }, "configuration reload failed; the running configuration stays");
+      }
+    });
+  };
+  const onSignal = () => reload("SIGHUP");
+  process.on("SIGHUP", onSignal);
+  const onChange = (current: Stats, previous: Stats) => {
+    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino) reload("file change");
+  };
+  if (pollIntervalMs > 0) watchFile(file, { interval: pollIntervalMs, persistent: false }, onChange);
+  return () => {
+    process.off("SIGHUP", onSignal);
+    if (pollIntervalMs > 0) unwatchFile(file, onChange);
+  };
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -38,11 +38,14 @@ export class Service {
   readonly metricsServer: MetricsServer | undefined;
   readonly #logger: Logger;
   readonly #shutdownTimeoutMs: number;
+  #config: ResolvedConfig;
+  readonly #settingsFor: (kind: string, id: ComponentSettings["id"]) => ComponentSettings;
   #state: "new" | "running" | "stopping" | "stopped" = "new";
 
   constructor(config: ResolvedConfig, options: ServiceOptions) {
     this.#logger = options.logger;
     this.#shutdownTimeoutMs = config.shutdownTimeoutMs;
+    this.#config = config;
     this.health = new HealthServer(config.health, (error) => options.logger.error({ err: error }, "health check failed unexpectedly"));
     this.metricsServer =
       config.metrics.enabled && options.serveMetrics !== false
@@ -52,6 +55,7 @@ export class Service {
       id,
       logger: options.logger.child({ component: `${kind}/${id.text}` }),
     });
+    this.#settingsFor = settings;
 
     const used = (kind: "exporters" | "receivers") => new Set(config.pipelines.flatMap((pipeline) => pipeline[kind]));
     for (const name of used("exporters")) {
@@ -126,9 +130,28 @@ export class Service {
   }
 
   /**
-   * Receivers stop accepting and finish their in-flight requests, then processors and exporters
-   * stop. Gives up waiting after the configured shutdown timeout.
+   * Live reload: every pipeline gets the processor chain of `next` (order and settings) for the
+   * requests that start from now on, without closing a listener or touching the spool. Changes
+   * elsewhere (receivers, exporters, pipelines' receivers and exporters, service settings) need
+   * a restart; they are returned so the caller can say so, and the rest is applied anyway.
    */
+  async reload(next: ResolvedConfig): Promise<{ restartNeeded: string[] }> {
+    const current = this.#config;
+    const restartNeeded = structuralDifferences(current, next);
+    for (const pipeline of this.pipelines) {
+      const wanted = next.pipelines.find((candidate) => candidate.id === pipeline.id);
+      if (wanted === undefined) continue;
+      const processors = wanted.processors.map((name) => {
+        const { id, factory, config: componentConfig } = next.processors.get(name)!;
+        return { id: name, processor: factory.create(this.#settingsFor("processor", id), componentConfig as never) };
+      });
+      await pipeline.replaceProcessors(processors);
+    }
+    this.#config = next;
+    this.#logger.info({ processors: Object.fromEntries(next.pipelines.map((pipeline) => [pipeline.id, pipeline.processors])), restartNeeded }, "configuration reloaded");
+    return { restartNeeded };
+  }
+
   /**
    * Receivers stop accepting and finish their in-flight requests (which land in the spool), the
    * spool exports what it can until shortly before the deadline and keeps the rest on disk, then
@@ -217,4 +240,19 @@ function memoryGuard(limitBytes: number): () => void {
       throw new OverloadedError(`memory use ${Math.round(rss / 1024 ** 2)} MiB is above the limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`, 5_000);
     }
   };
+}
+
+/** What a live reload cannot apply: everything but the processor chains. */
+function structuralDifferences(current: ResolvedConfig, next: ResolvedConfig): string[] {
+  const componentConfigs = (map: ReadonlyMap<string, { config: unknown }>) => JSON.stringify([...map].map(([name, component]) => [name, component.config]).sort());
+  const pipelineShape = (config: ResolvedConfig) =>
+    JSON.stringify(config.pipelines.map((pipeline) => [pipeline.id, pipeline.receivers, pipeline.exporters, exportBatching(config, pipeline.processors) ?? null]));
+  const service = (config: ResolvedConfig) =>
+    JSON.stringify([config.logs, config.shutdownTimeoutMs, config.memoryLimitBytes, config.spool, config.health, config.metrics, config.workers]);
+  const differences: string[] = [];
+  if (componentConfigs(current.receivers) !== componentConfigs(next.receivers)) differences.push("receivers");
+  if (componentConfigs(current.exporters) !== componentConfigs(next.exporters)) differences.push("exporters");
+  if (pipelineShape(current) !== pipelineShape(next)) differences.push("pipelines (receivers, exporters or batch settings)");
+  if (service(current) !== service(next)) differences.push("service settings");
+  return differences;
 }

@@ -132,6 +132,10 @@ function superviseWorkers(count: number, logger: Logger, metricsUrl: string | un
     };
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     process.on("SIGINT", () => onSignal("SIGINT"));
+    // Reload requests go to every worker (each also watches the file itself).
+    process.on("SIGHUP", () => {
+      for (const worker of workers.values()) worker.process.kill("SIGHUP");
+    });
 
     for (let index = 0; index < count; index += 1) fork(index);
   });

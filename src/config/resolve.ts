@@ -71,6 +71,12 @@ const rootSchema = z.strictObject({
     /** Processes sharing the listeners; `auto` is the container's CPU quota (or the core count). */
     workers: z.union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" }).default("auto"),
     spool: spoolSchema.prefault({}),
+    reload: z
+      .strictObject({
+        /** How often to check the config file for changes (ConfigMap updates swap a symlink, which inotify misses); 0 turns it off. */
+        poll_interval: durationMs.default(2_000),
+      })
+      .prefault({}),
   }),
 });
 
@@ -99,6 +105,7 @@ export interface ResolvedConfig {
   health: HealthConfig;
   metrics: MetricsConfig;
   workers: "auto" | number;
+  reloadPollIntervalMs: number;
 }
 
 type Section = "receivers" | "processors" | "exporters";
@@ -277,6 +284,7 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       health: root.data.service.telemetry.health,
       metrics: root.data.service.telemetry.metrics,
       workers: root.data.service.workers,
+      reloadPollIntervalMs: root.data.service.reload.poll_interval,
     },
     problems,
   };

@@ -39,12 +39,15 @@ export class EventsPipeline implements PayloadConsumer, Component {
   readonly id: string;
   readonly #parts: EventsPipelineParts;
   #spool: Spool | undefined;
+  /** Swapped whole by `replaceProcessors`; each request keeps the list it started with. */
+  #processors: NamedProcessor[];
   #adoption: Promise<void> | undefined;
   readonly #adopted = new Set<Spool>();
 
   constructor(parts: EventsPipelineParts) {
     this.id = parts.id;
     this.#parts = parts;
+    this.#processors = parts.processors;
   }
 
   get spool(): Spool | undefined {
@@ -61,12 +64,12 @@ export class EventsPipeline implements PayloadConsumer, Component {
       this.#spool.start();
       this.#adoption = this.#adoptOrphanedSpools(this.#parts.spool);
     }
-    for (const { processor } of this.#parts.processors) await processor.start();
+    for (const { processor } of this.#processors) await processor.start();
   }
 
   /** Exports what is spooled until `deadline` (epoch ms); the rest stays on disk for the next start. */
   async shutdown(deadline: number = Date.now()): Promise<void> {
-    for (const { processor } of this.#parts.processors) await processor.shutdown();
+    for (const { processor } of this.#processors) await processor.shutdown();
     await this.#adoption;
     await Promise.all([this.#spool?.shutdown(deadline), ...[...this.#adopted].map((spool) => spool.shutdown(deadline))]);
   }
@@ -101,6 +104,17 @@ export class EventsPipeline implements PayloadConsumer, Component {
     this.#spool?.admit();
   }
 
+  /**
+   * Live reload of the processor chain: the new chain serves every request that starts from now
+   * on; requests already running finish with the old one. Listeners, spool and exporters stay.
+   */
+  async replaceProcessors(processors: NamedProcessor[]): Promise<void> {
+    for (const { processor } of processors) await processor.start();
+    const previous = this.#processors;
+    this.#processors = processors;
+    for (const { processor } of previous) await processor.shutdown();
+  }
+
   async consume(payload: TracePayload, requestContext: RequestContext): Promise<ConsumeResult> {
     // Each pipeline resolves its own scope; the receiver's context stays untouched.
     const context: RequestContext = { ...requestContext };
@@ -108,7 +122,7 @@ export class EventsPipeline implements PayloadConsumer, Component {
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
 
-    for (const { id, processor } of this.#parts.processors) {
+    for (const { id, processor } of this.#processors) {
       const before = { events: batch.eventCount, rejections: batch.rejections.length, drops: new Map(batch.drops) };
       await processor.process(batch);
       this.#countProcessor(id, batch, before);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -192,5 +192,89 @@ service:
     expect(JSON.parse(requestLog!)).toMatchObject({ receiver: "otlp", transport: "http", outcome: "accepted", project: "p", spans: 1, rejected: 0 });
     // ...and logs never carry the credentials the client sent.
     expect(output).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
+  });
+});
+
+describe("live reload", () => {
+  it("reloads the processor chain when the file changes or on SIGHUP; a file with problems leaves the running one in place", async () => {
+    const file = join(folder, "reload.yaml");
+    const blobs = join(folder, "reload-blobs");
+    const config = (processors: string, extra = "") => `receivers:
+  otlp:
+    http: { endpoint: 127.0.0.1:0 }
+processors:
+  validate: {}
+  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
+  sample: { rates: { p: 0 } }
+${extra}exporters:
+  file: { directory: ${blobs}, prefix: events/ }
+  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix}-reload } }
+service:
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
+  spool: { directory: ${join(folder, "reload-spool")} }
+  reload: { poll_interval: 100ms }
+  pipelines:
+    events: { receivers: [otlp], processors: [${processors}], exporters: [file, bullmq] }
+`;
+    await writeFile(file, config("validate, auth"));
+    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    onTestFinished(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // exited
+      }
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+    await waitFor(() => output.includes('"msg":"daemon started"') && output.includes('"metrics"'), 20_000, "the daemon to start");
+    const address = /"http:\/\/(127\.0\.0\.1:\d+)"/.exec(output)![1];
+    const count = (text: string) => output.split(text).length - 1;
+    const send = async (traceId: string) => {
+      const response = await fetch(`http://${address}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: basicAuth("pk", "sk") },
+        body: toJson(resourceSpans([span({ traceId })])),
+      });
+      expect(response.status).toBe(200);
+    };
+    // Replaced whole, as a ConfigMap update does (a new file under the same name).
+    const replaceConfig = async (content: string) => {
+      await writeFile(`${file}.next`, content);
+      await rename(`${file}.next`, file);
+    };
+    const stored = async (traceId: string) => (await readdir(join(blobs, "events/p/trace")).catch(() => [] as string[])).includes(traceId);
+
+    await send("000000000000000000000000000000a1");
+    await waitFor(() => stored("000000000000000000000000000000a1"), 10_000, "the first trace to be exported");
+
+    // The file changes: sampling at rate 0, in a new order. Every worker reloads.
+    await replaceConfig(config("auth, sample, validate"));
+    await waitFor(() => count('"msg":"configuration reloaded"') >= 2, 10_000, "the workers to reload");
+    await send("000000000000000000000000000000a2");
+    await send("000000000000000000000000000000a3");
+
+    // A broken file is refused with its location; the running chain stays.
+    await replaceConfig(config("auth, sample, validate", "  bogus_processor: {}\n"));
+    await waitFor(() => output.includes(`${file}:8:3: processors::bogus_processor: unknown processor type`), 10_000, "the broken file to be refused");
+    expect(output).toContain("configuration not reloaded: the file has problems; the running configuration stays");
+    await send("000000000000000000000000000000a4");
+
+    // SIGHUP to the main process reloads every worker too (here: the same valid chain again).
+    await replaceConfig(config("validate, auth"));
+    await waitFor(() => count('"msg":"configuration reloaded"') >= 4, 10_000, "the file reload");
+    child.kill("SIGHUP");
+    await waitFor(() => count('"msg":"configuration reloaded"') >= 6, 10_000, "the SIGHUP reload of both workers");
+    await send("000000000000000000000000000000a5");
+    await waitFor(() => stored("000000000000000000000000000000a5"), 10_000, "the last trace to be exported");
+    // Sampled out while the rate-0 chain ran, stored before and after it.
+    for (const traceId of ["000000000000000000000000000000a2", "000000000000000000000000000000a3", "000000000000000000000000000000a4"]) {
+      expect(await stored(traceId)).toBe(false);
+    }
+
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 });
