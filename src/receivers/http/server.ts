@@ -1,10 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createSecureServer, type Server as SecureServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { durationMs, endpoint, type Endpoint } from "../../config/units.js";
+import { readTlsFiles, tlsSchema, watchTlsFiles, type TlsConfig } from "../tls.js";
 
 /** Timeouts every HTTP listener has, so slow or idle clients cannot pin a small sidecar's sockets. */
 export const httpServerFields = {
+  /** Serve HTTPS; with `client_ca_file`, require client certificates (mTLS). */
+  tls: tlsSchema.optional(),
   /** Time to receive a whole request, headers and body. */
   read_timeout: durationMs.default(60_000),
   read_header_timeout: durationMs.default(10_000),
@@ -20,6 +24,7 @@ export const httpEndpointSchema = (defaultEndpoint: string) =>
 
 export interface HttpServerSettings {
   endpoint: Endpoint;
+  tls?: TlsConfig;
   read_timeout: number;
   read_header_timeout: number;
   idle_timeout: number;
@@ -29,38 +34,49 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 
 /** A node:http listener with a graceful close that lets in-flight requests finish. */
 export class HttpListener {
-  readonly #server: Server;
+  readonly #server: Server | SecureServer;
   readonly #settings: HttpServerSettings;
+  #stopWatchingTls: (() => void) | undefined;
   #closing = false;
   readonly #inFlight = new Set<ServerResponse>();
 
   constructor(settings: HttpServerSettings, handler: RequestHandler, onUnexpected: (error: unknown) => void) {
     this.#settings = settings;
-    this.#server = createServer(
-      {
-        requestTimeout: settings.read_timeout,
-        headersTimeout: Math.min(settings.read_header_timeout, settings.read_timeout),
-        keepAliveTimeout: settings.idle_timeout,
-      },
-      (request, response) => {
-        this.#inFlight.add(response);
-        if (this.#closing) response.setHeader("connection", "close");
-        response.once("close", () => {
-          this.#inFlight.delete(response);
-          // While closing, a keep-alive socket is released as soon as its last answer is out.
-          if (this.#closing) this.#server.closeIdleConnections();
-        });
-        handler(request, response).catch((error: unknown) => {
-          onUnexpected(error);
-          if (!response.headersSent) {
-            response.writeHead(500, { "content-type": "application/json", connection: "close" });
-            response.end('{"message":"Internal Server Error"}');
-          } else {
-            response.destroy();
-          }
-        });
-      },
-    );
+    const serverOptions = {
+      requestTimeout: settings.read_timeout,
+      headersTimeout: Math.min(settings.read_header_timeout, settings.read_timeout),
+      keepAliveTimeout: settings.idle_timeout,
+    };
+    const handle = (request: IncomingMessage, response: ServerResponse) => {
+      this.#inFlight.add(response);
+      if (this.#closing) response.setHeader("connection", "close");
+      response.once("close", () => {
+        this.#inFlight.delete(response);
+        // While closing, a keep-alive socket is released as soon as its last answer is out.
+        if (this.#closing) this.#server.closeIdleConnections();
+      });
+      handler(request, response).catch((error: unknown) => {
+        onUnexpected(error);
+        if (!response.headersSent) {
+          response.writeHead(500, { "content-type": "application/json", connection: "close" });
+          response.end('{"message":"Internal Server Error"}');
+        } else {
+          response.destroy();
+        }
+      });
+    };
+    if (settings.tls) {
+      const tls = settings.tls;
+      const secure = createSecureServer({ ...serverOptions, ...readTlsFiles(tls), requestCert: tls.client_ca_file !== undefined, rejectUnauthorized: tls.client_ca_file !== undefined }, handle);
+      this.#stopWatchingTls = watchTlsFiles(tls, (options) => secure.setSecureContext(options), onUnexpected);
+      this.#server = secure;
+    } else {
+      this.#server = createServer(serverOptions, handle);
+    }
+  }
+
+  get secure(): boolean {
+    return this.#settings.tls !== undefined;
   }
 
   listen(): Promise<void> {
@@ -82,6 +98,7 @@ export class HttpListener {
 
   /** Stops accepting connections, closes idle ones and waits for in-flight requests. */
   async close(): Promise<void> {
+    this.#stopWatchingTls?.();
     if (!this.#server.listening) return;
     this.#closing = true;
     for (const response of this.#inFlight) if (!response.headersSent) response.setHeader("connection", "close");

@@ -68,7 +68,7 @@ class LangfuseReceiver implements Receiver {
   }
 
   addresses(): string[] {
-    return this.#http ? [`http://${this.#http.address()}`] : [];
+    return this.#http ? [`${this.#http.secure ? "https" : "http"}://${this.#http.address()}`] : [];
   }
 
   async shutdown(): Promise<void> {

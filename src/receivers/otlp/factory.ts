@@ -4,6 +4,7 @@ import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipelin
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { HttpListener, httpServerFields } from "../http/server.js";
 import { OtlpGrpcServer } from "./grpc-server.js";
+import { tlsSchema } from "../tls.js";
 import { handleOtlpTraces } from "./http-traces.js";
 
 /** The OTLP specification recommends accepting at least 64 MiB after decompression. */
@@ -15,6 +16,8 @@ export const otlpConfigSchema = z
       .strictObject({
         endpoint: endpoint.default(endpoint.parse("127.0.0.1:4317")),
         max_recv_msg_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)),
+        /** gRPC over TLS; with `client_ca_file`, mutual TLS. */
+        tls: tlsSchema.optional(),
       }))
       .optional(),
     http: nullAsEmpty(z
@@ -50,6 +53,7 @@ class OtlpReceiver implements Receiver {
         receiverId,
         endpoint: config.grpc.endpoint,
         maxMessageBytes: config.grpc.max_recv_msg_size,
+        tls: config.grpc.tls,
         consumer,
         logger: settings.logger,
       });
@@ -83,7 +87,10 @@ class OtlpReceiver implements Receiver {
   }
 
   addresses(): string[] {
-    return [this.#grpc ? `grpc://${this.#grpc.address()}` : undefined, this.#http ? `http://${this.#http.address()}` : undefined].filter(
+    return [
+      this.#grpc ? `${this.config.grpc?.tls ? "grpcs" : "grpc"}://${this.#grpc.address()}` : undefined,
+      this.#http ? `${this.#http.secure ? "https" : "http"}://${this.#http.address()}` : undefined,
+    ].filter(
       (address): address is string => address !== undefined,
     );
   }

@@ -1,4 +1,4 @@
-import { Metadata, Server, ServerCredentials, status as grpcStatus, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { Metadata, Server, status as grpcStatus, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus } from "../../otlp/codec.js";
 import type { Endpoint } from "../../config/units.js";
@@ -7,6 +7,7 @@ import { edgeStatus } from "../edge-status.js";
 import { requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
+import { grpcServerCredentials, type TlsConfig } from "../tls.js";
 
 const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -31,6 +32,7 @@ const traceService: ServiceDefinition = {
 export interface GrpcServerOptions {
   receiverId: string;
   endpoint: Endpoint;
+  tls?: TlsConfig;
   maxMessageBytes: number;
   consumer: PayloadConsumer;
   logger: Logger;
@@ -91,7 +93,7 @@ export class OtlpGrpcServer {
     const { host, port } = this.#options.endpoint;
     const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.#server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) => {
+      this.#server.bindAsync(address, grpcServerCredentials(this.#options.tls), (error, boundPort) => {
         if (error) return reject(error);
         this.#port = boundPort;
         resolve();
