@@ -7,6 +7,7 @@ import { formatProblem } from "./config/problems.js";
 import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
 import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
+import { runPipelineTests } from "./testing/pipeline-tests.js";
 import { currentWorker, defaultWorkerCount, notifyPrimary, runPrimary } from "./workers.js";
 import { answerClusterScrapes, metrics } from "./telemetry/metrics.js";
 import { VERSION } from "./version.js";
@@ -19,6 +20,8 @@ Usage:
   langfuse-otel-receiver dead-letters --config <file>  list what the spool could not export, and why
   langfuse-otel-receiver dead-letters --replay --config <file>
                                                        export the dead letters again (after fixing the cause)
+  langfuse-otel-receiver test <tests.yaml> [--config <file>]
+                                                       run pipeline unit tests offline (no Redis or S3)
 
 Options:
   -c, --config <file>   YAML pipeline configuration (default: config/pipeline.yaml)
@@ -34,6 +37,31 @@ async function validate(file: string): Promise<number> {
   for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
   process.stderr.write(`${problems.length} problem${problems.length === 1 ? "" : "s"} found\n`);
   return 1;
+}
+
+async function pipelineTests(files: string[], configOverride: string | undefined): Promise<number> {
+  if (files.length === 0) {
+    process.stderr.write("give one or more test files: langfuse-otel-receiver test tests.yaml\n");
+    return 2;
+  }
+  let failed = 0;
+  let passed = 0;
+  for (const file of files) {
+    const { outcomes, setupProblems } = await runPipelineTests(file, configOverride);
+    for (const problem of setupProblems) process.stderr.write(`${problem}\n`);
+    if (setupProblems.length > 0) failed += 1;
+    for (const outcome of outcomes) {
+      if (outcome.passed) {
+        passed += 1;
+        process.stdout.write(`ok    ${outcome.name}\n`);
+      } else {
+        failed += 1;
+        process.stdout.write(`FAIL  ${outcome.name}\n${outcome.problems.map((problem) => `      ${problem}\n`).join("")}`);
+      }
+    }
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
 }
 
 async function deadLetters(file: string, replay: boolean): Promise<number> {
@@ -177,6 +205,8 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config!);
     case "validate":
       return validate(values.config!);
+    case "test":
+      return pipelineTests(positionals.slice(1), argv.includes("--config") || argv.includes("-c") ? values.config : undefined);
     case "dead-letters":
       return deadLetters(values.config!, values.replay === true);
     default:

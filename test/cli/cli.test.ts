@@ -45,7 +45,8 @@ describe("langfuse-otel-receiver validate", () => {
   });
 
   it("accepts the default config and the shipped examples", async () => {
-    for (const file of ["config/pipeline.yaml", ...(await readdir(join(ROOT, "config/examples"))).map((name) => `config/examples/${name}`)]) {
+    const examples = (await readdir(join(ROOT, "config/examples"))).filter((name) => !name.endsWith(".tests.yaml"));
+    for (const file of ["config/pipeline.yaml", ...examples.map((name) => `config/examples/${name}`)]) {
       const result = await cli(["validate", "--config", file], {
         LANGFUSE_PUBLIC_KEY: "pk",
         LANGFUSE_SECRET_KEY: "sk",
@@ -122,6 +123,36 @@ service:
     const result = await cli(["validate", "--config", join(folder, "missing.yaml")]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("file not found");
+  });
+});
+
+describe("langfuse-otel-receiver test", () => {
+  it("runs the shipped pipeline tests offline", async () => {
+    const result = await cli(["test", "config/examples/pipeline.tests.yaml"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split("\n").at(-1)).toBe("3 passed, 0 failed");
+  });
+
+  it("reports what differs and exits non-zero when a case fails", async () => {
+    const file = join(folder, "failing.tests.yaml");
+    await writeFile(
+      file,
+      `config: ${join(ROOT, "config/pipeline.yaml")}
+tests:
+  - name: expects the wrong environment
+    public_key: pk-lf-local
+    secret_key: sk-lf-local
+    input:
+      ingestion:
+        - { id: e1, type: trace-create, timestamp: "2026-01-01T00:00:00Z", body: { id: t1, environment: Staging } }
+    expect:
+      events:
+        - { body: { environment: production } }
+`,
+    );
+    const result = await cli(["test", file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('FAIL  expects the wrong environment\n      events[0].body.environment: expected "production", got "staging"\n0 passed, 1 failed\n');
   });
 });
 

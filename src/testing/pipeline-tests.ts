@@ -1,0 +1,130 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { pino } from "pino";
+import { parse } from "yaml";
+import { z } from "zod";
+import { checkConfigFile } from "../config/load.js";
+import { formatProblem } from "../config/problems.js";
+import { convertResourceSpans } from "../conversion/convert.js";
+import type { IngestionEvent } from "../model/events.js";
+import { EventBatch, type EventRecord } from "../pipeline/batch.js";
+import { isPipelineError } from "../pipeline/errors.js";
+import type { RequestContext } from "../pipeline/payload.js";
+
+/**
+ * `langfuse-otel-receiver test`: unit tests for a pipeline's processors, like Vector's. Each
+ * case sends an OTLP/JSON request or an ingestion batch through the processors of a pipeline (or
+ * some of them), offline, and compares what comes out with what the case expects. Nothing is
+ * exported and no Redis or S3 is needed; every trace counts as new (shallow trace-creates stay).
+ */
+const caseSchema = z.strictObject({
+  name: z.string().min(1),
+  pipeline: z.string().optional(),
+  /** Run only these processors (in the pipeline's order); default: all of the pipeline's. */
+  processors: z.array(z.string()).optional(),
+  /** The request's Authorization header, e.g. `Basic <base64 pk:sk>`; or give the key pair. */
+  authorization: z.string().optional(),
+  public_key: z.string().optional(),
+  secret_key: z.string().optional(),
+  input: z.union([z.strictObject({ otlp: z.strictObject({ resourceSpans: z.array(z.unknown()) }) }), z.strictObject({ ingestion: z.array(z.unknown()) })]),
+  expect: z.strictObject({
+    /** Each expected event is compared with the event at the same position; only the keys given are checked. */
+    events: z.array(z.unknown()).optional(),
+    count: z.number().int().min(0).optional(),
+    /** Per-item refusals (status, message, error), partially matched, in order. */
+    rejected: z.array(z.unknown()).optional(),
+    /** The whole request is refused with this intent: invalid, unauthenticated, forbidden, ... */
+    refused: z.string().optional(),
+  }),
+});
+
+const fileSchema = z.strictObject({
+  /** The pipeline config, relative to this file; `--config` overrides it. */
+  config: z.string().optional(),
+  tests: z.array(caseSchema).min(1),
+});
+
+export interface TestOutcome {
+  name: string;
+  passed: boolean;
+  problems: string[];
+}
+
+/** Whether `actual` has every key of `expected` with matching values (recursively; arrays element by element). */
+function mismatches(expected: unknown, actual: unknown, path: string, found: string[]): void {
+  if (expected !== null && typeof expected === "object") {
+    if (Array.isArray(expected)) {
+      if (!Array.isArray(actual) || actual.length !== expected.length) {
+        found.push(`${path}: expected an array of ${expected.length}, got ${JSON.stringify(actual)}`);
+        return;
+      }
+      expected.forEach((item, index) => mismatches(item, actual[index], `${path}[${index}]`, found));
+      return;
+    }
+    if (actual === null || typeof actual !== "object" || Array.isArray(actual)) {
+      found.push(`${path}: expected an object, got ${JSON.stringify(actual)}`);
+      return;
+    }
+    for (const [key, value] of Object.entries(expected)) mismatches(value, (actual as Record<string, unknown>)[key], path ? `${path}.${key}` : key, found);
+    return;
+  }
+  if (expected !== actual) found.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+export async function runPipelineTests(testFile: string, configOverride?: string): Promise<{ outcomes: TestOutcome[]; setupProblems: string[] }> {
+  const parsed = fileSchema.safeParse(parse(await readFile(testFile, "utf8")));
+  if (!parsed.success) return { outcomes: [], setupProblems: parsed.error.issues.map((issue) => `${testFile}: ${issue.path.join(".")}: ${issue.message}`) };
+  const configFile = configOverride ?? (parsed.data.config ? resolve(dirname(testFile), parsed.data.config) : undefined);
+  if (configFile === undefined) return { outcomes: [], setupProblems: [`${testFile}: give the pipeline config as config: or --config`] };
+  const { config, problems } = await checkConfigFile(configFile);
+  if (config === undefined) return { outcomes: [], setupProblems: problems.map(formatProblem) };
+
+  const logger = pino({ level: "silent" });
+  const outcomes: TestOutcome[] = [];
+  for (const testCase of parsed.data.tests) {
+    const found: string[] = [];
+    const pipeline = testCase.pipeline ? config.pipelines.find((candidate) => candidate.id === testCase.pipeline) : config.pipelines[0];
+    if (pipeline === undefined) {
+      outcomes.push({ name: testCase.name, passed: false, problems: [`no pipeline ${testCase.pipeline}`] });
+      continue;
+    }
+    const chosen = testCase.processors ? pipeline.processors.filter((name) => testCase.processors!.includes(name)) : pipeline.processors;
+    const authorization =
+      testCase.authorization ??
+      (testCase.public_key && testCase.secret_key ? `Basic ${Buffer.from(`${testCase.public_key}:${testCase.secret_key}`).toString("base64")}` : undefined);
+    const otlp = "otlp" in testCase.input;
+    const context: RequestContext = { receiver: "test", transport: "http", source: otlp ? "otel" : "api", authorization, sdkName: "unknown", sdkVersion: "unknown", ingestionVersion: "" };
+    let records: EventRecord[];
+    const rejections = [];
+    if ("otlp" in testCase.input) {
+      const converted = convertResourceSpans(testCase.input.otlp.resourceSpans, { now: () => new Date("2026-01-01T00:00:00.000Z") });
+      records = converted.events.map(({ event, spanIndex, shallowTrace }) => ({ event, origin: spanIndex, shallowTrace }));
+      rejections.push(...converted.rejectedSpans.map(({ spanIndex, reason }) => ({ origin: spanIndex, status: 400 as const, message: "Invalid span", error: reason })));
+    } else {
+      records = testCase.input.ingestion.map((event, origin) => ({ event: event as IngestionEvent, origin }));
+    }
+    const batch = new EventBatch(context, records);
+    batch.rejections.push(...rejections);
+    try {
+      for (const name of chosen) {
+        const { id, factory, config: processorConfig } = config.processors.get(name)!;
+        const processor = factory.create({ id, logger }, processorConfig as never);
+        await processor.start();
+        await processor.process(batch);
+        await processor.shutdown();
+      }
+      if (testCase.expect.refused) found.push(`expected the request to be refused (${testCase.expect.refused}), but it was accepted`);
+    } catch (error) {
+      const intent = isPipelineError(error) ? error.intent : "unexpected";
+      if (testCase.expect.refused !== intent) found.push(`request refused (${intent}): ${(error as Error).message}`);
+      outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
+      continue;
+    }
+    const events = [...batch.records()].map((record) => record.event);
+    if (testCase.expect.count !== undefined && events.length !== testCase.expect.count) found.push(`expected ${testCase.expect.count} events, got ${events.length}`);
+    if (testCase.expect.events) mismatches(testCase.expect.events, events, "events", found);
+    if (testCase.expect.rejected) mismatches(testCase.expect.rejected, batch.rejections, "rejected", found);
+    outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
+  }
+  return { outcomes, setupProblems: [] };
+}
