@@ -28,18 +28,25 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
 export class RedisServerProcess {
   #process: ChildProcess | undefined;
 
-  constructor(readonly port: number) {}
+  /**
+   * `args` replace the default listening arguments (for TLS or sentinel mode); `ready` says when
+   * the server answers (default: a plain PING on `port`).
+   */
+  constructor(
+    readonly port: number,
+    private readonly options: { args?: string[]; ready?: () => Promise<boolean> } = {},
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    this.#process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], {
-      stdio: "ignore",
-    });
+    const args = this.options.args ?? ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"];
+    this.#process = spawn("redis-server", args, { stdio: "ignore" });
     await waitFor(
-      async () => {
+      this.options.ready ??
+        (async () => {
         const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
         client.on("error", () => {});
         try {
@@ -50,7 +57,7 @@ export class RedisServerProcess {
         } finally {
           client.disconnect();
         }
-      },
+      }),
       10_000,
       `redis-server on port ${this.port}`,
     );

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Redis, Cluster, type RedisOptions } from "ioredis";
 import { z } from "zod";
 import { durationMs, flag } from "../../config/units.js";
@@ -10,6 +11,27 @@ export const redisConfigSchema = z
     key_prefix: z.string().min(1).optional(),
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
+    /** TLS to Redis (also turned on by a `rediss://` URL): CA, client certificate and key files, server name. */
+    tls: z
+      .strictObject({
+        ca_file: z.string().min(1).optional(),
+        cert_file: z.string().min(1).optional(),
+        key_file: z.string().min(1).optional(),
+        servername: z.string().min(1).optional(),
+        reject_unauthorized: flag.default(true),
+      })
+      .optional(),
+    /** Redis Sentinel: the daemon asks the sentinels for the current master and follows failovers. */
+    sentinel: z
+      .strictObject({
+        nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "expected host:port")).min(1),
+        master_name: z.string().min(1),
+        username: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        /** Use TLS to the sentinels too (with the `tls` settings). */
+        tls: flag.default(false),
+      })
+      .optional(),
     /** Redis Cluster seed nodes (`host:port`); turns on Langfuse's cluster queue naming and sharding. */
     cluster_nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "expected host:port")).min(1).optional(),
     connect_timeout: durationMs.default(5_000),
@@ -18,7 +40,8 @@ export const redisConfigSchema = z
     /** Langfuse's LANGFUSE_BULLMQ_SKIP_REDIS_VERSION_CHECK. */
     skip_version_check: flag.default(false),
   })
-  .strict();
+  .strict()
+  .refine((config) => !(config.sentinel && config.cluster_nodes), { message: "use either sentinel or cluster_nodes, not both", path: ["sentinel"] });
 
 export type RedisConfig = z.output<typeof redisConfigSchema>;
 export type RedisClient = Redis | Cluster;
@@ -32,6 +55,23 @@ function retryDelay(times: number): number {
  * A producer connection. `enableOfflineQueue: false` makes commands fail at once while Redis is
  * away, so clients get a quick retryable answer instead of a request that hangs.
  */
+function hostPort(node: string): { host: string; port: number } {
+  const [host, port] = node.split(":");
+  return { host: host!, port: Number(port) };
+}
+
+function tlsOptions(config: RedisConfig): RedisOptions["tls"] {
+  const tls = config.tls;
+  if (tls === undefined) return config.url.startsWith("rediss://") ? {} : undefined;
+  return {
+    ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
+    cert: tls.cert_file ? readFileSync(tls.cert_file) : undefined,
+    key: tls.key_file ? readFileSync(tls.key_file) : undefined,
+    servername: tls.servername,
+    rejectUnauthorized: tls.reject_unauthorized,
+  };
+}
+
 export function createRedisClient(config: RedisConfig, onError: (error: Error) => void): RedisClient {
   const options: RedisOptions = {
     lazyConnect: true,
@@ -44,17 +84,31 @@ export function createRedisClient(config: RedisConfig, onError: (error: Error) =
     retryStrategy: retryDelay,
     username: config.username,
     password: config.password,
+    tls: tlsOptions(config),
   };
-  const client: RedisClient =
-    config.cluster_nodes !== undefined
-      ? new Cluster(
-          config.cluster_nodes.map((node) => {
-            const [host, port] = node.split(":");
-            return { host: host!, port: Number(port) };
-          }),
-          { redisOptions: options, enableOfflineQueue: false, clusterRetryStrategy: retryDelay, dnsLookup: (address, callback) => callback(null, address) },
-        )
-      : new Redis(config.url, options);
+  let client: RedisClient;
+  if (config.cluster_nodes !== undefined) {
+    client = new Cluster(config.cluster_nodes.map(hostPort), {
+      redisOptions: options,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: retryDelay,
+      dnsLookup: (address, callback) => callback(null, address),
+    });
+  } else if (config.sentinel !== undefined) {
+    const sentinel = config.sentinel;
+    client = new Redis({
+      ...options,
+      sentinels: sentinel.nodes.map(hostPort),
+      name: sentinel.master_name,
+      sentinelUsername: sentinel.username,
+      sentinelPassword: sentinel.password,
+      enableTLSForSentinelMode: sentinel.tls,
+      sentinelTLS: sentinel.tls ? options.tls : undefined,
+      sentinelRetryStrategy: retryDelay,
+    });
+  } else {
+    client = new Redis(config.url, options);
+  }
   client.on("error", onError);
   return client;
 }
