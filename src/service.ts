@@ -118,6 +118,13 @@ export class Service {
       this.#state = "stopped";
       throw error;
     }
+    this.health.setReadinessCheck(() => {
+      for (const pipeline of this.pipelines) {
+        const reason = pipeline.unreadyReason();
+        if (reason !== undefined) return reason;
+      }
+      return undefined;
+    });
     this.health.setReady(true);
     this.#logger.info(
       {

@@ -85,6 +85,8 @@ export interface EventsExporter extends Component {
   readonly role: ExporterRole;
   /** Exports every group it can; returns the groups that failed. Never rejects for a single group. */
   exportGroups(request: ExportRequest): Promise<ExportFailure[]>;
+  /** Why the exporter cannot export right now (backend unreachable), if it knows. */
+  unreadyReason?(): string | undefined;
   /** Exporters that reach Langfuse's Redis share the "seen trace" memory through it. */
   seenTraceStore?(): SeenTraceStore;
 }

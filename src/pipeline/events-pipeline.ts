@@ -105,6 +105,26 @@ export class EventsPipeline implements PayloadConsumer, Component {
   }
 
   /**
+   * Why this pipeline cannot take data now, if it cannot: with a spool, only a full spool matters
+   * (it holds data while backends are away); without one, every exporter must reach its backend.
+   */
+  unreadyReason(): string | undefined {
+    if (this.#spool) {
+      try {
+        this.#spool.admit();
+        return undefined;
+      } catch (error) {
+        return `${this.id}: ${(error as Error).message}`;
+      }
+    }
+    for (const { id, exporter } of this.#parts.exporters) {
+      const reason = exporter.unreadyReason?.();
+      if (reason !== undefined) return `${this.id}: ${id}: ${reason}`;
+    }
+    return undefined;
+  }
+
+  /**
    * Live reload of the processor chain: the new chain serves every request that starts from now
    * on; requests already running finish with the old one. Listeners, spool and exporters stay.
    */

@@ -17,6 +17,8 @@ export type HealthConfig = z.output<typeof healthConfigSchema>;
 export class HealthServer {
   #ready = false;
   #reason = "starting";
+  /** Extra readiness condition once started: a reason when the daemon cannot take data now. */
+  #check: () => string | undefined = () => undefined;
   readonly #listener: HttpListener;
 
   constructor(config: HealthConfig, onUnexpected: (error: unknown) => void) {
@@ -30,7 +32,10 @@ export class HealthServer {
           response.end(JSON.stringify(body));
         };
         if (path === "/livez" || path === "/") return send(200, { status: "alive" });
-        if (path === "/readyz") return this.#ready ? send(200, { status: "ready" }) : send(503, { status: "not ready", reason: this.#reason });
+        if (path === "/readyz") {
+          const reason = this.#ready ? this.#check() : this.#reason;
+          return reason === undefined ? send(200, { status: "ready" }) : send(503, { status: "not ready", reason });
+        }
         send(404, { status: "not found", paths: ["/livez", "/readyz"] });
       },
       onUnexpected,
@@ -43,6 +48,11 @@ export class HealthServer {
 
   address(): string {
     return this.#listener.address();
+  }
+
+  /** While started, `check` decides readiness (for example: the spool is full, a backend is unreachable without a spool). */
+  setReadinessCheck(check: () => string | undefined): void {
+    this.#check = check;
   }
 
   setReady(ready: boolean, reason = ""): void {

@@ -82,17 +82,22 @@ describe("backend outages with the spool", () => {
   });
 
   it("a full spool refuses with 429 and Retry-After; what it accepted lands once S3 is back", async () => {
-    const { s3, proxy, redis, client, exported } = await setUp({ spoolMaxBytes: "8KiB" });
+    const { s3, proxy, redis, client, exported, daemon } = await setUp({ spoolMaxBytes: "8KiB" });
     proxy.setMode("slowdown");
     let refused = 0;
     for (let i = 0; i < 20 && refused === 0; i += 1) if ((await client.send()) === 429) refused += 1;
     expect(refused).toBe(1);
     expect(client.refusals[0]).toEqual({ status: 429, retryAfter: "1" });
+    // A full spool makes the daemon not ready, so a load balancer sends data elsewhere.
+    const notReady = await fetch(`http://${daemon.service.health.address()}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { reason: string }).reason).toMatch(/^events: the spool is full/);
     const acceptedBeforeFull = client.acked.size;
     expect(acceptedBeforeFull).toBeGreaterThan(0);
     proxy.setMode("pass");
     await exported();
-    // Room again: the next request is accepted.
+    // Room again: ready, and the next request is accepted.
+    expect((await fetch(`http://${daemon.service.health.address()}/readyz`)).status).toBe(200);
     expect(await client.send()).toBe(200);
     await exported();
     const result = await checkDelivery(s3, redis, client.acked, TEST_KEYS.projectId);

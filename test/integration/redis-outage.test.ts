@@ -85,8 +85,14 @@ describe("Redis outage", () => {
   it("answers retryably while Redis is down and recovers when it is back", async () => {
     expect((await post("00000000000000000000000000000a01")).status).toBe(200);
 
+    const ready = () => fetch(`http://${daemon.service.health.address()}/readyz`);
+    expect((await ready()).status).toBe(200);
     await redis.stop();
     const down = await post("00000000000000000000000000000a02");
+    // Without a spool, an unreachable backend makes the daemon not ready.
+    const notReady = await ready();
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ status: "not ready", reason: "events: bullmq: Redis is not reachable" });
     expect(down.status).toBe(503);
     expect(down.headers.get("retry-after")).toBe("3");
     expect(await down.json()).toMatchObject({ code: 14, message: expect.stringContaining("Redis") });
@@ -103,6 +109,7 @@ describe("Redis outage", () => {
     // The daemon reconnects on its own; poll with real requests until one is accepted.
     await waitFor(async () => (await post("00000000000000000000000000000a04")).status === 200, 20_000, "the daemon to accept data again");
     expect((await exportOverGrpc("00000000000000000000000000000a05")).code).toBe(grpcStatus.OK);
+    expect((await ready()).status).toBe(200);
     expect(await s3.listKeys(`${TEST_KEYS.projectId}/trace/00000000000000000000000000000a05/`)).toHaveLength(1);
   });
 });

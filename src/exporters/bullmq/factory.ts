@@ -98,6 +98,10 @@ class BullmqExporter implements EventsExporter {
     if (client) client.disconnect();
   }
 
+  unreadyReason(): string | undefined {
+    return this.#client !== undefined && isReady(this.#client) ? undefined : "Redis is not reachable";
+  }
+
   seenTraceStore(): RedisSeenTraceStore {
     return new RedisSeenTraceStore(() => this.#client, this.#config.redis.key_prefix ?? "");
   }
