@@ -17,16 +17,31 @@ const USAGE = `langfuse-otel-receiver ${VERSION}
 Usage:
   langfuse-otel-receiver run --config <file>           start the daemon
   langfuse-otel-receiver validate --config <file>      check a config without starting anything
+  langfuse-otel-receiver test <tests.yaml>... [--config <file>]
+                                                       run pipeline unit tests offline (no Redis or S3)
   langfuse-otel-receiver dead-letters --config <file>  list what the spool could not export, and why
   langfuse-otel-receiver dead-letters --replay --config <file>
                                                        export the dead letters again (after fixing the cause)
-  langfuse-otel-receiver test <tests.yaml> [--config <file>]
-                                                       run pipeline unit tests offline (no Redis or S3)
+  langfuse-otel-receiver version                       print the version
 
 Options:
   -c, --config <file>   YAML pipeline configuration (default: config/pipeline.yaml)
   -h, --help            show this help
-  -v, --version         print the version`;
+  -v, --version         print the version
+
+Examples:
+  langfuse-otel-receiver run --config config/pipeline.yaml
+  LOG_LEVEL=debug langfuse-otel-receiver run --config my.yaml
+  langfuse-otel-receiver validate --config config/examples/s3-minio.yaml
+  langfuse-otel-receiver test config/examples/pipeline.tests.yaml
+
+Exit codes:
+  0  success (run: stopped cleanly; validate: valid; test: all passed)
+  1  failure (a config problem, a failed test, a start or stop that failed, dead letters still failing)
+  2  wrong usage (unknown command or option)
+
+Signals (run): SIGTERM/SIGINT stop gracefully within service.shutdown_timeout (a second one
+stops at once); SIGHUP reloads the configuration.`;
 
 async function validate(file: string): Promise<number> {
   const { problems } = await checkConfigFile(file);
@@ -191,7 +206,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.version) {
+  if (values.version || positionals[0] === "version") {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -37,6 +38,21 @@ async function cli(args: string[], env: Record<string, string> = {}) {
     return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
   }
 }
+
+describe("langfuse-otel-receiver usage", () => {
+  it("prints the version, help with examples and exit codes, and refuses unknown commands with 2", async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(await cli(["version"])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(await cli(["--version"])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    const help = await cli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Examples:");
+    expect(help.stdout).toContain("Exit codes:");
+    const unknown = await cli(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+});
 
 describe("langfuse-otel-receiver validate", () => {
   it("runs through npx in the project, as the README says", async () => {
