@@ -5,7 +5,7 @@
  * temporary folder, health on port 0, logs at warn.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +27,8 @@ export interface DaemonOptions {
   keyPrefix: string;
   /** Write a V8 CPU profile here on exit. */
   cpuProfDir?: string | undefined;
+  /** Worker processes (`service.workers`); with more than one the daemon is not pinned. */
+  workers?: number;
 }
 
 export interface Daemon {
@@ -68,6 +70,7 @@ exporters:
       url: ${options.redisUrl}
       key_prefix: ${options.keyPrefix}
 service:
+  workers: ${options.workers ?? 1}
   shutdown_timeout: 10s
   telemetry:
     logs: { level: warn }
@@ -118,7 +121,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const configFile = join(directory, "bench.yaml");
   writeFileSync(configFile, configYaml(options, httpPort, grpcPort, join(directory, "spool")));
 
-  const pin = pinning(DAEMON_CPU);
+  const workers = options.workers ?? 1;
+  const pin = workers > 1 ? { prefix: [] as string[], label: `unpinned, ${workers} worker processes` } : pinning(DAEMON_CPU);
   const nodeArgs = [`--max-semi-space-size=${semiSpaceMb()}`, ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [])];
   if (options.cpuProfDir) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProfDir)}`);
   const child: ChildProcess = spawnTracked(pin.prefix, process.execPath, [...nodeArgs, join(ROOT, "dist/src/cli.js"), "run", "--config", configFile], {
@@ -151,8 +155,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     httpPort,
     grpcPort,
     pinning: pin.label,
-    cpuMicros: () => processCpuMicros(pid),
-    peakRssBytes: () => processMemoryBytes(pid, "VmHWM"),
+    // With workers, the daemon is the primary and its children: CPU and peak RSS are summed.
+    cpuMicros: () => processTree(pid).reduce((total, member) => total + processCpuMicros(member), 0),
+    peakRssBytes: () => processTree(pid).reduce((total, member) => total + processMemoryBytes(member, "VmHWM"), 0),
     output: () => output,
     async stop() {
       await stopChild();
@@ -166,4 +171,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 /** The daemon's V8 young-generation size (MB per semi-space); `BENCH_SEMI_SPACE_MB` to compare. */
 export function semiSpaceMb(): number {
   return Number(process.env.BENCH_SEMI_SPACE_MB ?? 64);
+}
+
+/** A process and its descendants, from /proc/<pid>/task/<tid>/children. */
+function processTree(pid: number): number[] {
+  const members = [pid];
+  for (let index = 0; index < members.length; index += 1) {
+    const member = members[index]!;
+    try {
+      for (const task of readdirSync(`/proc/${member}/task`)) {
+        const children = readFileSync(`/proc/${member}/task/${task}/children`, "utf8").trim();
+        if (children) members.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return members;
 }

@@ -84,6 +84,20 @@ async function main(): Promise<number> {
       }
     }
   }
+  // Scaling: the same scenario on several worker processes, the daemon unpinned. On a 2-core
+  // machine the load generator, the sink and Redis share those cores, so this is a lower bound.
+  for (const workers of settings.workerCounts) {
+    if (interruptedAt !== 0) return 130;
+    if (!targets.includes("sink") || !encodings.includes("http-protobuf")) break;
+    log(`scenario http-protobuf → sink with ${workers} workers`);
+    try {
+      scenarios.push(await runScenario("http-protobuf", "sink", load, redis, log, workers));
+    } catch (error) {
+      const message = (error as Error).message;
+      log(`scenario with ${workers} workers FAILED: ${message}`);
+      skipped.push(`http-protobuf → sink, ${workers} workers failed (${message.split("\n")[0]})`);
+    }
+  }
 
   const floors: Floor[] = [];
   if (interruptedAt !== 0) return 130;

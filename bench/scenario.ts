@@ -20,6 +20,7 @@ import type { SinkStats } from "./sink.js";
 export interface ScenarioResult {
   encoding: Encoding;
   target: TargetKind;
+  workers: number;
   /** Spans exported per second over window start → drained. */
   sustainedSpansPerSecond: number;
   /** Spans acknowledged per second while the closed loop ran. */
@@ -131,7 +132,14 @@ function failuresOf(...results: LoadResult[]): Record<string, number> {
   return out;
 }
 
-export async function runScenario(encoding: Encoding, targetKind: TargetKind, load: Worker, redis: BenchRedis, log: (line: string) => void): Promise<ScenarioResult> {
+export async function runScenario(
+  encoding: Encoding,
+  targetKind: TargetKind,
+  load: Worker,
+  redis: BenchRedis,
+  log: (line: string) => void,
+  workers = 1,
+): Promise<ScenarioResult> {
   const keyPrefix = uniquePrefix(`${encoding}-${targetKind}`);
   const forgetKeys = onCleanup(`delete Redis keys ${keyPrefix}*`, async () => {
     await redis.deletePrefix(keyPrefix);
@@ -145,6 +153,7 @@ export async function runScenario(encoding: Encoding, targetKind: TargetKind, lo
       redisUrl: settings.redisUrl,
       keyPrefix,
       cpuProfDir: settings.cpuProfDir,
+      workers,
     });
     const loadTarget: LoadTarget = { encoding, httpPort: daemon.httpPort, grpcPort: daemon.grpcPort, authorization: AUTHORIZATION };
     const watch = new ExportWatch(target, redis, keyPrefix);
@@ -201,6 +210,7 @@ export async function runScenario(encoding: Encoding, targetKind: TargetKind, lo
     const result: ScenarioResult = {
       encoding,
       target: targetKind,
+      workers,
       sustainedSpansPerSecond: sustained,
       ackedSpansPerSecond: spans / ((window.endedAt - window.startedAt) / 1000),
       spans,

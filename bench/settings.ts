@@ -43,6 +43,8 @@ export const settings = {
   /** Which encodings and S3 targets to run (comma lists), e.g. BENCH_ENCODINGS=grpc BENCH_TARGETS=sink. */
   encodings: list("BENCH_ENCODINGS", ["http-protobuf", "http-json", "grpc"]),
   targets: list("BENCH_TARGETS", ["sink", "s3rver"]),
+  /** Extra runs of http-protobuf → sink with this many worker processes, unpinned ("" for none). */
+  workerCounts: list("BENCH_WORKERS", ["2"]).map(Number).filter((count) => count > 1),
   /** Skip the in-process floors (BENCH_FLOORS=0). */
   floors: process.env.BENCH_FLOORS !== "0",
   /** Write a V8 CPU profile of each daemon into this folder (passes --cpu-prof). */

@@ -43,7 +43,7 @@ function scenarioRow(result: ScenarioResult): string[] {
   if (openFailed) notes.push(`open-loop refusals: ${openFailed}`);
   if (result.open.lateStarts > 0) notes.push(`${result.open.lateStarts} open-loop send${result.open.lateStarts === 1 ? "" : "s"} started > 5 ms late`);
   return [
-    `${result.encoding} → ${result.target}`,
+    `${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`,
     `${integer(result.sustainedSpansPerSecond)} spans/s`,
     `${fixed(result.daemonCpuMicrosPerSpan, 0)} µs/span`,
     `${fixed(result.open.p50Ms, 1)} / ${fixed(result.open.p99Ms, 1)} ms`,
