@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { execFile, spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { waitFor } from "../support/redis-server.js";
+import { DaemonProcess } from "../support/daemon-process.js";
 import { testRedis, type TestRedis } from "../support/redis.js";
 import { basicAuth } from "../support/daemon.js";
 import { resourceSpans, span, toJson } from "../support/otlp.js";
@@ -194,28 +195,11 @@ service:
     events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
 `,
     );
-    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      env: { ...process.env, LOG_LEVEL: "debug" },
-    });
-    // Never leave the daemon (and its workers) running if an assertion below fails.
-    onTestFinished(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // it exited, as it should
-      }
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
-
-    await waitFor(() => output.includes('"msg":"daemon started"') && output.includes('"metrics"'), 20_000, "the daemon to start");
-    const address = /"http:\/\/(127\.0\.0\.1:\d+)"/.exec(output)![1];
-    const response = await fetch(`http://${address}/v1/traces`, {
+    const daemon = new DaemonProcess(file, { LOG_LEVEL: "debug" });
+    await daemon.start();
+    await waitFor(() => daemon.output.includes('"metrics"'), 20_000, "the main process to report its metrics endpoint");
+    const output = () => daemon.output;
+    const response = await fetch(`http://${daemon.address()}/v1/traces`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: basicAuth("pk", "sk") },
       body: toJson(resourceSpans([span({ traceId: "0000000000000000000000000000c11e" })])),
@@ -226,19 +210,18 @@ service:
     expect(await readdir(join(blobs, "events/p/trace/0000000000000000000000000000c11e"))).toHaveLength(1);
 
     // With several workers, the primary sums their counters.
-    const started = output.split("\n").find((line) => line.includes('"msg":"daemon started"') && line.includes('"metrics"'))!;
+    const started = output().split("\n").find((line) => line.includes('"msg":"daemon started"') && line.includes('"metrics"'))!;
     const metricsUrl = JSON.parse(started).metrics as string;
     const scraped = await (await fetch(metricsUrl)).text();
     expect(scraped).toMatch(/langfuse_otel_receiver_receiver_requests_total\{[^}]*outcome="accepted"[^}]*\} 1\n/);
 
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(output).toContain('"msg":"daemon stopped"');
+    expect(await daemon.stop("SIGTERM")).toBe(0);
+    expect(output()).toContain('"msg":"daemon stopped"');
     // Each request is logged at debug level with its context...
-    const requestLog = output.split("\n").find((line) => line.includes('"msg":"request"'));
+    const requestLog = output().split("\n").find((line) => line.includes('"msg":"request"'));
     expect(JSON.parse(requestLog!)).toMatchObject({ receiver: "otlp", transport: "http", outcome: "accepted", project: "p", spans: 1, rejected: 0 });
     // ...and logs never carry the credentials the client sent.
-    expect(output).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
+    expect(output()).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
   });
 });
 
@@ -264,21 +247,11 @@ service:
     events: { receivers: [otlp], processors: [${processors}], exporters: [file, bullmq] }
 `;
     await writeFile(file, config("validate, auth"));
-    const child = spawn(process.execPath, [BIN_SCRIPT, "run", "--config", file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    onTestFinished(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // exited
-      }
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
-    await waitFor(() => output.includes('"msg":"daemon started"') && output.includes('"metrics"'), 20_000, "the daemon to start");
-    const address = /"http:\/\/(127\.0\.0\.1:\d+)"/.exec(output)![1];
-    const count = (text: string) => output.split(text).length - 1;
+    const daemon = new DaemonProcess(file);
+    await daemon.start();
+    await waitFor(() => daemon.output.includes('"metrics"'), 20_000, "the main process to report its metrics endpoint");
+    const address = daemon.address();
+    const count = (text: string) => daemon.output.split(text).length - 1;
     const send = async (traceId: string) => {
       const response = await fetch(`http://${address}/v1/traces`, {
         method: "POST",
@@ -305,14 +278,14 @@ service:
 
     // A broken file is refused with its location; the running chain stays.
     await replaceConfig(config("auth, sample, validate", "  bogus_processor: {}\n"));
-    await waitFor(() => output.includes(`${file}:8:3: processors::bogus_processor: unknown processor type`), 10_000, "the broken file to be refused");
-    expect(output).toContain("configuration not reloaded: the file has problems; the running configuration stays");
+    await waitFor(() => daemon.output.includes(`${file}:8:3: processors::bogus_processor: unknown processor type`), 10_000, "the broken file to be refused");
+    expect(daemon.output).toContain("configuration not reloaded: the file has problems; the running configuration stays");
     await send("000000000000000000000000000000a4");
 
     // SIGHUP to the main process reloads every worker too (here: the same valid chain again).
     await replaceConfig(config("validate, auth"));
     await waitFor(() => count('"msg":"configuration reloaded"') >= 4, 10_000, "the file reload");
-    child.kill("SIGHUP");
+    daemon.signal("SIGHUP");
     await waitFor(() => count('"msg":"configuration reloaded"') >= 6, 10_000, "the SIGHUP reload of both workers");
     await send("000000000000000000000000000000a5");
     await waitFor(() => stored("000000000000000000000000000000a5"), 10_000, "the last trace to be exported");
@@ -321,7 +294,6 @@ service:
       expect(await stored(traceId)).toBe(false);
     }
 
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await daemon.stop("SIGTERM")).toBe(0);
   });
 });

@@ -21,13 +21,20 @@ export class DaemonProcess {
   #child: ChildProcess | undefined;
   output = "";
 
-  constructor(private readonly configFile: string) {}
+  constructor(
+    private readonly configFile: string,
+    private readonly env: Record<string, string> = {},
+  ) {}
 
   async start(): Promise<void> {
     this.output = "";
     // Its own process group, so SIGKILL can take the primary and its workers at once, as a
     // container kill or an OOM kill of the pod would.
-    const child = spawn(process.execPath, [CLI, "run", "--config", this.configFile], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [CLI, "run", "--config", this.configFile], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: { ...process.env, ...this.env },
+    });
     this.#child = child;
     running.add(child);
     child.once("exit", () => running.delete(child));
@@ -35,6 +42,16 @@ export class DaemonProcess {
     child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     await waitFor(() => this.output.includes('"msg":"daemon started"') || child.exitCode !== null, 20_000, "the daemon to start");
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${this.output}`);
+  }
+
+  /** Sends a signal without waiting (SIGHUP: reload). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
+  }
+
+  /** The first listening address of a receiver, from the "daemon started" log line. */
+  address(scheme: "http" | "grpc" = "http"): string {
+    return new RegExp(`"${scheme}://(127\\.0\\.0\\.1:\\d+)"`).exec(this.output)![1]!;
   }
 
   /**
