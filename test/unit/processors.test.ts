@@ -35,26 +35,26 @@ describe("auth", () => {
     ],
   };
 
-  it("resolves a key pair to its project scope", () => {
+  it("resolves a key pair to its project scope", async () => {
     const batch = new EventBatch(context({ authorization: basic("pk-a", "sk-a") }), [record(0, "trace-create", { id: "t" })]);
-    processor(authProcessorFactory, config).process(batch);
+    await processor(authProcessorFactory, config).process(batch);
     expect(batch.context.scope).toEqual({ projectId: "proj-a", orgId: "org-a", publicKey: "pk-a", accessLevel: "project" });
     expect(batch.eventCount).toBe(1);
   });
 
-  it("accepts a secret given as its sha256", () => {
+  it("accepts a secret given as its sha256", async () => {
     const batch = new EventBatch(context({ authorization: basic("pk-b", "sk-b") }), []);
-    processor(authProcessorFactory, config).process(batch);
+    await processor(authProcessorFactory, config).process(batch);
     expect(batch.context.scope?.projectId).toBe("proj-b");
   });
 
-  it("accepts Langfuse's fast hash when a salt is configured", () => {
+  it("accepts Langfuse's fast hash when a salt is configured", async () => {
     const salted = {
       salt: "mysalt",
       keys: [{ public_key: "pk-lf-1", secret_key_sha256: "e7d3deaa623836d31724f16a460f3f1e14a4bc30932d44debcbb7d4853344601", project_id: "p" }],
     };
     const batch = new EventBatch(context({ authorization: basic("pk-lf-1", "sk-lf-00000000-0000-0000-0000-000000000000") }), []);
-    processor(authProcessorFactory, salted).process(batch);
+    await processor(authProcessorFactory, salted).process(batch);
     expect(batch.context.scope?.projectId).toBe("p");
   });
 
@@ -66,28 +66,28 @@ describe("auth", () => {
     ["an unknown scheme", "Digest abc", "Invalid authorization header"],
     ["a basic value without colon", `Basic ${Buffer.from("pk-a").toString("base64")}`, "Invalid authorization header"],
     ["an unknown bearer key", "Bearer pk-x", "Invalid public key"],
-  ])("refuses the whole request for %s", (_name, authorization, message) => {
+  ])("refuses the whole request for %s", async (_name, authorization, message) => {
     const batch = new EventBatch(context({ authorization }), [record(0, "trace-create", { id: "t" })]);
     const run = () => processor(authProcessorFactory, config).process(batch);
-    expect(run).toThrow(UnauthenticatedError);
-    expect(run).toThrow(message);
+    await expect(run()).rejects.toThrow(UnauthenticatedError);
+    await expect(run()).rejects.toThrow(message);
   });
 
-  it("gives a Bearer public key scores-only access: other events get a per-event 401", () => {
+  it("gives a Bearer public key scores-only access: other events get a per-event 401", async () => {
     const batch = new EventBatch(context({ authorization: "Bearer pk-a" }), [
       record(0, "score-create", { id: "s", name: "q", value: 1, traceId: "t" }),
       record(1, "trace-create", { id: "t" }),
       record(2, "sdk-log", { log: "x" }),
     ]);
-    processor(authProcessorFactory, config).process(batch);
+    await processor(authProcessorFactory, config).process(batch);
     expect(batch.context.scope?.accessLevel).toBe("scores");
     expect([...batch.records()].map((item) => item.origin)).toEqual([0, 2]);
     expect(batch.rejections).toEqual([{ origin: 1, id: "e1", status: 401, message: "Authentication error", error: "Access Scope Denied" }]);
   });
 
-  it("refuses Bearer keys on OTLP input with a 403, as Langfuse's OTel endpoint does", () => {
+  it("refuses Bearer keys on OTLP input with a 403, as Langfuse's OTel endpoint does", async () => {
     const batch = new EventBatch(context({ authorization: "Bearer pk-a", source: "otel" }), []);
-    expect(() => processor(authProcessorFactory, config).process(batch)).toThrow(ForbiddenError);
+    await expect(processor(authProcessorFactory, config).process(batch)).rejects.toThrow(ForbiddenError);
   });
 
   it("parses percent-encoded headers from OTEL_EXPORTER_OTLP_HEADERS and case-insensitive schemes", () => {

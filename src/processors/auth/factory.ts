@@ -5,6 +5,7 @@ import type { EventBatch } from "../../pipeline/batch.js";
 import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
 import type { ProjectScope } from "../../pipeline/payload.js";
 import { digestsEqual, parseAuthorization, secretKeyDigest } from "./credentials.js";
+import { LangfuseKeyStore, langfuseDbSchema } from "./langfuse-db.js";
 
 /** A project id becomes a segment of object keys and Redis keys, so it must be a safe path segment. */
 const projectId = z
@@ -37,9 +38,14 @@ export const authConfigSchema = z
      * of Langfuse's `api_keys` table, made with the instance's SALT); without, the plain sha256 of the secret.
      */
     salt: z.string().min(1).optional(),
-    keys: z.array(keySchema).min(1, "list at least one key"),
+    keys: z.array(keySchema).default([]),
+    /** Also accept the keys in Langfuse's own database (checked after the keys listed here). */
+    langfuse_db: langfuseDbSchema.optional(),
   })
   .superRefine((config, context) => {
+    if (config.keys.length === 0 && config.langfuse_db === undefined) {
+      context.addIssue({ code: "custom", path: ["keys"], message: "list at least one key, or use langfuse_db" });
+    }
     const seen = new Set<string>();
     config.keys.forEach((key, index) => {
       if (seen.has(key.public_key)) {
@@ -63,11 +69,13 @@ class AuthProcessor implements EventsProcessor {
   readonly #settings: ComponentSettings;
   /** Compared against when the public key is unknown, so both paths cost the same. */
   readonly #decoy: Buffer;
+  readonly #database: LangfuseKeyStore | undefined;
 
   constructor(settings: ComponentSettings, config: AuthConfig) {
     this.#settings = settings;
     this.#salt = config.salt;
     this.#decoy = secretKeyDigest("decoy", config.salt);
+    this.#database = config.langfuse_db ? new LangfuseKeyStore(config.langfuse_db, settings.logger) : undefined;
     for (const key of config.keys) {
       const digest = key.secret_key !== undefined ? secretKeyDigest(key.secret_key, config.salt) : Buffer.from(key.secret_key_sha256!, "hex");
       const scope: KnownKey["scope"] = { projectId: key.project_id, publicKey: key.public_key };
@@ -76,11 +84,16 @@ class AuthProcessor implements EventsProcessor {
     }
   }
 
-  async start(): Promise<void> {}
-  async shutdown(): Promise<void> {}
+  async start(): Promise<void> {
+    this.#database?.start();
+  }
 
-  process(batch: EventBatch): void {
-    const scope = this.#authenticate(batch.context.authorization);
+  async shutdown(): Promise<void> {
+    await this.#database?.shutdown();
+  }
+
+  async process(batch: EventBatch): Promise<void> {
+    const scope = await this.#authenticate(batch.context.authorization);
     if (batch.context.source === "otel" && scope.accessLevel !== "project") {
       // Langfuse's OTel endpoint only takes full key pairs: spans are never scores.
       throw new ForbiddenError("Access denied - insufficient permissions for this endpoint");
@@ -95,11 +108,21 @@ class AuthProcessor implements EventsProcessor {
     }
   }
 
-  #authenticate(header: string | undefined): ProjectScope {
+  async #authenticate(header: string | undefined): Promise<ProjectScope> {
     const parsed = parseAuthorization(header);
     if (!parsed.ok) throw new UnauthenticatedError(parsed.reason);
     const { credentials } = parsed;
     const known = this.#keys.get(credentials.publicKey);
+    if (known === undefined && this.#database) {
+      try {
+        return credentials.scheme === "bearer"
+          ? await this.#database.verifyPublicKey(credentials.publicKey)
+          : await this.#database.verifyKeyPair(credentials.publicKey, credentials.secretKey);
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) throw this.#refuse(error.message, credentials.publicKey);
+        throw error;
+      }
+    }
     if (credentials.scheme === "bearer") {
       if (known === undefined) throw this.#refuse("Invalid public key", credentials.publicKey);
       return { ...known.scope, accessLevel: "scores" };
