@@ -4,6 +4,7 @@ import type { Component, ComponentSettings, EventsExporter, Receiver } from "./p
 import { EventsPipeline } from "./pipeline/events-pipeline.js";
 import type { SeenTraceStore } from "./pipeline/export.js";
 import { FanoutConsumer } from "./pipeline/fanout.js";
+import type { NamedExporter } from "./pipeline/exporter-chain.js";
 import type { PayloadConsumer } from "./pipeline/payload.js";
 import { InMemorySeenTraceStore } from "./pipeline/seen-traces.js";
 import type { ConversionOptions } from "./conversion/convert.js";
@@ -34,6 +35,8 @@ export class Service {
   readonly receivers = new Map<string, Receiver>();
   readonly pipelines: EventsPipeline[] = [];
   readonly exporters = new Map<string, EventsExporter>();
+  /** Each pipeline's exporters in order, with their project routing. */
+  readonly #pipelineExporters = new Map<string, NamedExporter[]>();
   readonly health: HealthServer;
   readonly metricsServer: MetricsServer | undefined;
   readonly #logger: Logger;
@@ -66,7 +69,11 @@ export class Service {
     const fallbackSeenTraces = new InMemorySeenTraceStore();
     const consumersByReceiver = new Map<string, PayloadConsumer[]>();
     for (const pipeline of config.pipelines) {
-      const exporters = pipeline.exporters.map((name) => ({ id: name, exporter: this.exporters.get(name)! }));
+      const exporters = pipeline.exporters.map((name): NamedExporter => {
+        const projects = (config.exporters.get(name)!.config as { projects?: string[] }).projects;
+        return { id: name, exporter: this.exporters.get(name)!, projects: projects ? new Set(projects) : undefined };
+      });
+      this.#pipelineExporters.set(pipeline.id, exporters);
       const seenTraces: SeenTraceStore = exporters.find(({ exporter }) => exporter.seenTraceStore)?.exporter.seenTraceStore?.() ?? fallbackSeenTraces;
       const processors = pipeline.processors.map((name) => {
         const { id, factory, config: componentConfig } = config.processors.get(name)!;
@@ -97,6 +104,11 @@ export class Service {
       const { id, factory, config: componentConfig } = config.receivers.get(name)!;
       this.receivers.set(name, factory.create(settings("receiver", id), componentConfig as never, new FanoutConsumer(consumers, admitProcess)));
     }
+  }
+
+  /** A pipeline's exporters in order, with their project routing (dead-letter replay uses them too). */
+  exportersOf(pipelineId: string): NamedExporter[] {
+    return this.#pipelineExporters.get(pipelineId) ?? [];
   }
 
   async start(): Promise<void> {

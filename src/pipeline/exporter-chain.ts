@@ -30,6 +30,8 @@ export function prepareExportGroups(batch: EventBatch): ExportGroup[] {
 export interface NamedExporter {
   id: string;
   exporter: EventsExporter;
+  /** Only these projects go through this exporter (the `projects` setting); undefined: all. */
+  projects?: ReadonlySet<string>;
 }
 
 export interface ChainFailure extends ExportFailure {
@@ -44,8 +46,9 @@ export interface ChainFailure extends ExportFailure {
 export async function runExporterChain(request: ExportRequest, exporters: readonly NamedExporter[]): Promise<ChainFailure[]> {
   let live = request.groups;
   const failures: ChainFailure[] = [];
-  for (const { id, exporter } of exporters) {
+  for (const { id, exporter, projects } of exporters) {
     if (live.length === 0) break;
+    if (projects && !projects.has(request.context.scope.projectId)) continue;
     const failed = await exporter.exportGroups({ context: request.context, groups: live });
     metrics.exporterGroups.inc({ exporter: id, outcome: "exported" }, live.length - failed.length);
     if (failed.length === 0) continue;

@@ -50,7 +50,7 @@ export async function replayDeadLetters(config: ResolvedConfig, logger: Logger):
   let failed = 0;
   try {
     for (const { pipeline, deadLetters } of await deadLettersOf(config)) {
-      const exporters = config.pipelines.find((candidate) => candidate.id === pipeline)!.exporters.map((id) => ({ id, exporter: service.exporters.get(id)! }));
+      const exporters = service.exportersOf(pipeline);
       for (const name of await deadLetters.list()) {
         const record = DeadLetters.toRecord(await deadLetters.read(name));
         const failures = await runExporterChain(record, exporters);

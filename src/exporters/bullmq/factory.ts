@@ -3,14 +3,16 @@ import { Queue } from "bullmq";
 import { z } from "zod";
 import { durationMs, integer } from "../../config/units.js";
 import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../pipeline/component.js";
-import { RetryableError } from "../../pipeline/errors.js";
+import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { jobDelayMs } from "./delay.js";
+import { projectRoutingFields } from "../blob-settings.js";
 import { bullPrefix, INGESTION_QUEUE, shardIndex, shardQueueName } from "./queue-naming.js";
 import { createRedisClient, isReady, redisConfigSchema, type RedisClient } from "./redis.js";
 import { RedisSeenTraceStore } from "./seen-traces.js";
 
 export const bullmqConfigSchema = z.strictObject({
+  ...projectRoutingFields,
   redis: redisConfigSchema.prefault({}),
   /** LANGFUSE_INGESTION_QUEUE_SHARD_COUNT; used only with Redis Cluster, as in Langfuse. */
   shard_count: integer({ min: 1, max: 1024 }).default(1),
@@ -107,6 +109,14 @@ class BullmqExporter implements EventsExporter {
   }
 
   async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
+    // With project routing, a group may reach here without any blob exporter having stored it.
+    const unstored = request.groups.filter((group) => group.blob === undefined);
+    if (unstored.length > 0) {
+      const error = new PermanentError(`no blob exporter stores project ${request.context.scope.projectId}; a job would point at nothing`);
+      const rest = await this.exportGroups({ ...request, groups: request.groups.filter((group) => group.blob !== undefined) });
+      return [...unstored.map((group) => ({ group, error })), ...rest];
+    }
+    if (request.groups.length === 0) return [];
     const client = this.#client;
     if (client === undefined || !isReady(client)) {
       const error = new RetryableError("Redis is not reachable; jobs cannot be enqueued", this.#config.retry_after);
