@@ -14,6 +14,11 @@ export const langfuseConfigSchema = z.strictObject({
   max_ingestion_body_size: byteSize.default(byteSize.parse("4.5MiB")),
   /** For `/api/public/otel/v1/traces`; the OTLP specification recommends at least 64 MiB. */
   max_otel_body_size: byteSize.default(byteSize.parse("64MiB")),
+  /**
+   * The target Langfuse's LANGFUSE_MIGRATION_V4_WRITE_MODE: `events_only` (the v4 default) accepts
+   * only score-create and sdk-log on /api/public/ingestion, as Langfuse v4 does.
+   */
+  write_mode: z.enum(["legacy", "dual", "events_only"]).default("legacy"),
   ...httpServerFields,
 });
 
@@ -41,7 +46,13 @@ class LangfuseReceiver implements Receiver {
         const path = (request.url ?? "").split("?")[0];
         switch (path) {
           case "/api/public/ingestion":
-            return handleIngestion(request, response, { receiverId, consumer, maxBodyBytes: config.max_ingestion_body_size, logger: settings.logger });
+            return handleIngestion(request, response, {
+              receiverId,
+              consumer,
+              maxBodyBytes: config.max_ingestion_body_size,
+              logger: settings.logger,
+              writeMode: config.write_mode,
+            });
           case "/api/public/otel/v1/traces":
             return handleOtlpTraces(request, response, {
               receiverId,

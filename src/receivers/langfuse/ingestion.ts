@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { compareIngestionOrder, type IngestionEvent } from "../../model/events.js";
 import { InvalidDataError, isPipelineError } from "../../pipeline/errors.js";
-import type { ConsumeResult, PayloadConsumer } from "../../pipeline/payload.js";
+import type { ConsumeResult, ItemRejection, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
@@ -13,6 +13,39 @@ export interface IngestionOptions {
   consumer: PayloadConsumer;
   maxBodyBytes: number;
   logger: Logger;
+  /** The target Langfuse's LANGFUSE_MIGRATION_V4_WRITE_MODE. */
+  writeMode: "legacy" | "dual" | "events_only";
+}
+
+/** In Langfuse v4's `events_only` mode this endpoint takes only scores and SDK logs. */
+const EVENTS_ONLY_TYPES = new Set(["score-create", "sdk-log"]);
+
+/**
+ * Splits a batch for `events_only`: the events the target still accepts go on, the others get
+ * Langfuse's per-event 400. Results come back in the request's own indexes.
+ */
+function splitForWriteMode(events: readonly unknown[], writeMode: IngestionOptions["writeMode"]) {
+  const accepted: unknown[] = [];
+  const origins: number[] = [];
+  const refused: ItemRejection[] = [];
+  events.forEach((event, origin) => {
+    const type = (event as { type?: unknown } | null)?.type;
+    if (writeMode !== "events_only" || (typeof type === "string" && EVENTS_ONLY_TYPES.has(type))) {
+      accepted.push(event);
+      origins.push(origin);
+      return;
+    }
+    const id = (event as { id?: unknown } | null)?.id;
+    const shown = typeof type === "string" ? type : "unknown";
+    refused.push({
+      origin,
+      id: typeof id === "string" ? id : undefined,
+      status: 400,
+      message: "Event type not accepted",
+      error: `Event type "${shown}" is not accepted by /api/public/ingestion when LANGFUSE_MIGRATION_V4_WRITE_MODE is events_only. This endpoint only accepts score and log events. Send traces and observations through OpenTelemetry (/api/public/otel/v1/traces or the OTLP receivers).`,
+    });
+  });
+  return { accepted, origins, refused };
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -88,7 +121,15 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers));
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
-    const result = await options.consumer.consume({ kind: "ingestion", events }, context);
+    const { accepted, origins, refused } = splitForWriteMode(events, options.writeMode);
+    const partial = await options.consumer.consume({ kind: "ingestion", events: accepted }, context);
+    const result: ConsumeResult = {
+      ...partial,
+      itemCount: events.length,
+      // Langfuse lists the write-mode refusals after the processing errors.
+      rejections: [...partial.rejections.map((rejection) => ({ ...rejection, origin: origins[rejection.origin]! })), ...refused],
+      ignored: new Set([...partial.ignored].map((origin) => origins[origin]!)),
+    };
     sendJson(response, 207, multiStatusBody(events, result));
     recordRequest(options.logger, options.receiverId, "http", "events", startedAt, { result });
   } catch (error) {
