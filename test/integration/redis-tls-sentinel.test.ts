@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { makeCertificates } from "../support/certificates.js";
 import { pipelineYaml, startDaemon, type TestDaemon } from "../support/daemon.js";
 import { AckingClient } from "../support/delivery.js";
-import { freePort, RedisServerProcess } from "../support/redis-server.js";
+import { answers, freePort, RedisServerProcess } from "../support/redis-server.js";
 import { startS3, type TestS3 } from "../support/s3.js";
 
 /** The bullmq exporter over TLS (with a client certificate) and through Redis Sentinel. */
@@ -46,29 +46,10 @@ describe("bullmq exporter connections", () => {
   it("enqueues over TLS with a client certificate (mutual TLS)", async () => {
     const certs = makeCertificates(folder);
     const port = await freePort();
-    const tlsClient = () =>
-      new Redis({
-        host: "127.0.0.1",
-        port,
-        tls: { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) },
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
+    const tls = { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) };
     const server = new RedisServerProcess(port, {
       args: ["--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1", "--tls-cert-file", certs.serverCert, "--tls-key-file", certs.serverKey, "--tls-ca-cert-file", certs.ca, "--tls-auth-clients", "yes", "--save", "", "--appendonly", "no"],
-      ready: async () => {
-        const client = tlsClient();
-        client.on("error", () => {});
-        try {
-          await client.connect();
-          return (await client.ping()) === "PONG";
-        } catch {
-          return false;
-        } finally {
-          client.disconnect();
-        }
-      },
+      ready: answers({ host: "127.0.0.1", port, tls }),
     });
     await server.start();
     cleanups.push(() => server.stop());
@@ -81,8 +62,7 @@ describe("bullmq exporter connections", () => {
     const client = new AckingClient(() => daemon.url("otlp"));
     expect(await client.send(2)).toBe(200);
     await exported(daemon);
-    const reader = tlsClient();
-    await reader.connect();
+    const reader = new Redis({ host: "127.0.0.1", port, tls });
     expect(await waitingJobs(reader, "tls")).toBe(3);
     reader.disconnect();
   });
@@ -97,19 +77,10 @@ describe("bullmq exporter connections", () => {
     await writeFile(sentinelConfig, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds mymaster 5000\n`);
     const sentinel = new RedisServerProcess(sentinelPort, {
       args: [sentinelConfig, "--sentinel"],
-      ready: async () => {
-        const client = new Redis({ host: "127.0.0.1", port: sentinelPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        client.on("error", () => {});
-        try {
-          await client.connect();
-          const reply = (await client.call("SENTINEL", "get-master-addr-by-name", "mymaster")) as string[] | null;
-          return reply?.[1] === String(masterPort);
-        } catch {
-          return false;
-        } finally {
-          client.disconnect();
-        }
-      },
+      ready: answers({ host: "127.0.0.1", port: sentinelPort }, async (client) => {
+        const reply = (await client.call("SENTINEL", "get-master-addr-by-name", "mymaster")) as string[] | null;
+        return reply?.[1] === String(masterPort);
+      }),
     });
     await sentinel.start();
     cleanups.push(() => sentinel.stop());

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 
 /** A free TCP port on 127.0.0.1, picked by the kernel. */
 export function freePort(): Promise<number> {
@@ -24,6 +24,25 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
+/**
+ * A readiness probe: connects once with `options` and runs `check` (default PING). Any failure
+ * counts as "not yet".
+ */
+export function answers(options: RedisOptions, check: (client: Redis) => Promise<boolean> = async (client) => (await client.ping()) === "PONG") {
+  return async (): Promise<boolean> => {
+    const client = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      return await check(client);
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  };
+}
+
 /** A private redis-server on its own port, which a test can stop and start again. */
 export class RedisServerProcess {
   #process: ChildProcess | undefined;
@@ -45,19 +64,7 @@ export class RedisServerProcess {
     const args = this.options.args ?? ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"];
     this.#process = spawn("redis-server", args, { stdio: "ignore" });
     await waitFor(
-      this.options.ready ??
-        (async () => {
-        const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        client.on("error", () => {});
-        try {
-          await client.connect();
-          return (await client.ping()) === "PONG";
-        } catch {
-          return false;
-        } finally {
-          client.disconnect();
-        }
-      }),
+      this.options.ready ?? answers({ host: "127.0.0.1", port: this.port }),
       10_000,
       `redis-server on port ${this.port}`,
     );
