@@ -63,7 +63,10 @@ export class Dispatcher {
   #active = 0;
   #running = false;
   #stopping = false;
+  /** Woken when nothing is queued or in flight. */
   readonly #idleWaiters: Array<() => void> = [];
+  /** Woken when nothing is in flight (records may still wait in the queue). */
+  readonly #quietWaiters: Array<() => void> = [];
   readonly #sleepers = new Set<() => void>();
   #flushTimer: NodeJS.Timeout | undefined;
   /** Set while draining for shutdown: batches go out without waiting for their interval. */
@@ -111,7 +114,7 @@ export class Dispatcher {
     this.#stopping = true;
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     for (const wake of this.#sleepers) wake();
-    while (this.#active > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    while (this.#active > 0) await new Promise<void>((resolve) => this.#quietWaiters.push(resolve));
   }
 
   /**
@@ -153,10 +156,8 @@ export class Dispatcher {
         .finally(() => {
           this.#active -= 1;
           this.#pump();
-          if (this.backlog === 0 || this.#active === 0) {
-            const waiters = this.#idleWaiters.splice(0);
-            for (const wake of waiters) wake();
-          }
+          if (this.#active === 0) for (const wake of this.#quietWaiters.splice(0)) wake();
+          if (this.backlog === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
         });
     }
   }
