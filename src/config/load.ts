@@ -1,4 +1,5 @@
 import { builtinComponents, type ComponentRegistry } from "../components.js";
+import { dirname, resolve } from "node:path";
 import { expandEnvironment, type Environment } from "./env.js";
 import { ConfigError, type ConfigProblem } from "./problems.js";
 import { resolveConfig, type ResolvedConfig } from "./resolve.js";
@@ -12,7 +13,8 @@ export interface LoadOptions {
 function resolveSource(source: ConfigSource, options: LoadOptions): { config?: ResolvedConfig; problems: ConfigProblem[] } {
   if (source.problems.length > 0) return { problems: source.problems };
   const envProblems: ConfigProblem[] = [];
-  const expanded = expandEnvironment(source.value, options.env ?? process.env, envProblems);
+  const baseDirectory = source.file.startsWith("<") ? process.cwd() : dirname(resolve(source.file));
+  const expanded = expandEnvironment(source.value, options.env ?? process.env, envProblems, baseDirectory);
   const { config, problems } = resolveConfig(expanded, options.registry ?? builtinComponents);
   // A value left empty by a missing variable fails its schema too; say it once.
   const envPaths = new Set(envProblems.map((problem) => problem.path.join("\u0000")));

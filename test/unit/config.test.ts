@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expandEnvironment } from "../../src/config/env.js";
 import { loadConfigText } from "../../src/config/load.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../../src/config/problems.js";
@@ -230,6 +233,16 @@ describe("environment expansion", () => {
     );
     expect(value).toEqual({ a: "alpha", b: "x-fallback-y", c: "${env:A}", d: ["alpha"], key: 1, n: 5 });
     expect(problems).toEqual([]);
+  });
+
+  it("reads ${file:...} references (Kubernetes Secret files), trailing newline removed", () => {
+    const directory = mkdtempSync(join(tmpdir(), "lor-secret-"));
+    writeFileSync(join(directory, "secret"), "sk-from-file\n");
+    const problems: ConfigProblem[] = [];
+    const value = expandEnvironment({ a: `\${file:${join(directory, "secret")}}`, b: "${file:/no/such/file:-fallback}", c: "${file:/no/such/file}" }, {}, problems);
+    expect(value).toEqual({ a: "sk-from-file", b: "fallback", c: "" });
+    expect(problems.map((problem) => problem.message)).toEqual(["file /no/such/file is missing, unreadable or empty and the reference has no default"]);
+    rmSync(directory, { recursive: true, force: true });
   });
 
   it("treats an empty variable like an unset one", () => {
