@@ -21,13 +21,18 @@ export type FileConfig = z.output<typeof fileConfigSchema>;
 
 /**
  * Object keys may contain segments that mean something to a file system but nothing to S3
- * (`.` and `..`, from ids the safe-segment rule leaves alone). Escape them so no id can leave
- * the directory.
+ * (`.` and `..`, from ids the safe-segment rule leaves alone, or an empty one from `//` in a
+ * prefix). They are percent-escaped, and so is `%` itself, so the mapping stays one-to-one: no id
+ * can leave the directory or land on another id's file.
  */
 export function keyToRelativePath(key: string): string {
   return key
     .split("/")
-    .map((segment) => (segment === "." || segment === ".." || segment === "" ? `%2E${segment.replaceAll(".", "%2E")}` : segment))
+    .map((raw) => {
+      const segment = raw.replaceAll("%", "%25");
+      if (segment === "") return "%00";
+      return segment === "." || segment === ".." ? segment.replaceAll(".", "%2E") : segment;
+    })
     .join(sep);
 }
 
