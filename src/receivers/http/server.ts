@@ -46,6 +46,9 @@ export class HttpListener {
       requestTimeout: settings.read_timeout,
       headersTimeout: Math.min(settings.read_header_timeout, settings.read_timeout),
       keepAliveTimeout: settings.idle_timeout,
+      // Node enforces the two timeouts above only when it checks its connections (every 30 s by
+      // default), which would let a slow client hold a socket far longer than configured.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(settings.read_header_timeout / 2))),
     };
     const handle = (request: IncomingMessage, response: ServerResponse) => {
       this.#inFlight.add(response);

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { startStack, type TestStack } from "../support/stack.js";
+
+/** Slow or silent clients cannot hold a receiver's sockets longer than the configured timeouts. */
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    configure: (yaml) => yaml.replace("http: { endpoint: 127.0.0.1:0 }", "http: { endpoint: 127.0.0.1:0, read_header_timeout: 300ms, read_timeout: 600ms }"),
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Opens a raw connection, writes `data`, and resolves with what the server said and how long until it closed. */
+function hold(data: string): Promise<{ answer: string; closedAfterMs: number }> {
+  const [host, port] = stack.daemon.url("otlp").replace("http://", "").split(":");
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    let answer = "";
+    const socket = connect({ host, port: Number(port) }, () => socket.write(data));
+    socket.on("data", (chunk) => (answer += chunk.toString()));
+    socket.on("error", reject);
+    socket.on("close", () => resolve({ answer, closedAfterMs: Date.now() - startedAt }));
+  });
+}
+
+describe("slow clients", () => {
+  it("closes a connection whose headers never finish (slowloris) after read_header_timeout", async () => {
+    const { answer, closedAfterMs } = await hold("POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(closedAfterMs).toBeLessThan(5_000);
+  });
+
+  it("closes a connection whose body never arrives after read_timeout", async () => {
+    const { answer, closedAfterMs } = await hold("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    expect(answer === "" || /^HTTP\/1\.1 (408|400)/.test(answer)).toBe(true);
+    expect(closedAfterMs).toBeLessThan(5_000);
+  });
+});
