@@ -41,3 +41,35 @@ describe("slow clients", () => {
     expect(closedAfterMs).toBeLessThan(5_000);
   });
 });
+
+describe("idle gRPC connections", () => {
+  it("are closed by the server after max_connection_idle", async () => {
+    const idle = await startStack({ configure: (yaml) => yaml.replace("grpc: { endpoint: 127.0.0.1:0 }", "grpc: { endpoint: 127.0.0.1:0, max_connection_idle: 300ms }") });
+    try {
+      const { credentials, connectivityState, makeGenericClientConstructor, Metadata } = await import("@grpc/grpc-js");
+      const Client = makeGenericClientConstructor({}, "TraceService");
+      const client = new Client(idle.daemon.url("otlp", "grpc").replace("grpc://", ""), credentials.createInsecure());
+      const channel = client.getChannel();
+      await new Promise<void>((resolve) =>
+        client.makeUnaryRequest(
+          "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          Buffer.alloc(0),
+          new Metadata(),
+          () => resolve(),
+        ),
+      );
+      expect(channel.getConnectivityState(false)).toBe(connectivityState.READY);
+      const startedAt = Date.now();
+      // The server's GOAWAY takes the channel out of READY; wait for that state change.
+      const changed = await new Promise<boolean>((resolve) => channel.watchConnectivityState(connectivityState.READY, Date.now() + 5_000, (error) => resolve(!error)));
+      expect(changed).toBe(true);
+      expect(channel.getConnectivityState(false)).not.toBe(connectivityState.READY);
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+      client.close();
+    } finally {
+      await idle.stop();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { byteSize, endpoint, nullAsEmpty } from "../../config/units.js";
+import { byteSize, durationMs, endpoint, integer, nullAsEmpty } from "../../config/units.js";
 import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { HttpListener, httpServerFields } from "../http/server.js";
@@ -18,6 +18,10 @@ export const otlpConfigSchema = z
         max_recv_msg_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)),
         /** gRPC over TLS; with `client_ca_file`, mutual TLS. */
         tls: tlsSchema.optional(),
+        /** Calls one connection may have open at once. */
+        max_concurrent_streams: integer({ min: 1, max: 10_000 }).default(100),
+        /** A connection without calls for this long is closed (GOAWAY), so idle clients do not pile up. */
+        max_connection_idle: durationMs.default(300_000),
       }))
       .optional(),
     http: nullAsEmpty(z
@@ -54,6 +58,8 @@ class OtlpReceiver implements Receiver {
         endpoint: config.grpc.endpoint,
         maxMessageBytes: config.grpc.max_recv_msg_size,
         tls: config.grpc.tls,
+        maxConcurrentStreams: config.grpc.max_concurrent_streams,
+        maxConnectionIdleMs: config.grpc.max_connection_idle,
         consumer,
         logger: settings.logger,
       });

@@ -33,6 +33,8 @@ export interface GrpcServerOptions {
   receiverId: string;
   endpoint: Endpoint;
   tls?: TlsConfig;
+  maxConcurrentStreams?: number;
+  maxConnectionIdleMs?: number;
   maxMessageBytes: number;
   consumer: PayloadConsumer;
   logger: Logger;
@@ -48,6 +50,8 @@ export class OtlpGrpcServer {
     this.#server = new Server({
       "grpc.max_receive_message_length": options.maxMessageBytes,
       "grpc.max_send_message_length": 4 * 1024 * 1024,
+      "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 100,
+      "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? 300_000,
     });
     this.#server.addService(traceService, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
