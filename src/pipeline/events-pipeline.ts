@@ -110,12 +110,8 @@ export class EventsPipeline implements PayloadConsumer, Component {
    */
   unreadyReason(): string | undefined {
     if (this.#spool) {
-      try {
-        this.#spool.admit();
-        return undefined;
-      } catch (error) {
-        return `${this.id}: ${(error as Error).message}`;
-      }
+      const full = this.#spool.fullReason();
+      return full === undefined ? undefined : `${this.id}: ${full}`;
     }
     for (const { id, exporter } of this.#parts.exporters) {
       const reason = exporter.unreadyReason?.();

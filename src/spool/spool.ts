@@ -87,6 +87,13 @@ export class Spool {
     return this.#dispatcher.stats;
   }
 
+  /** Whether the spool is at its size budget (no side effects: readiness asks this). */
+  fullReason(): string | undefined {
+    return this.#log.pendingBytes >= this.#options.maxBytes
+      ? `the spool is full (${this.#log.pendingBytes} of ${this.#options.maxBytes} bytes waiting for export)`
+      : undefined;
+  }
+
   /** Refuses new data while the spool is at its size budget. Cheap: called on every request. */
   admit(): void {
     if (this.#log.pendingBytes >= this.#options.maxBytes) {
