@@ -96,10 +96,10 @@ export class Spool {
 
   /** Refuses new data while the spool is at its size budget. Cheap: called on every request. */
   admit(): void {
-    if (this.#log.pendingBytes >= this.#options.maxBytes) {
-      metrics.refusals.inc({ reason: "spool_full" });
-      throw new OverloadedError(`the spool is full (${this.#log.pendingBytes} of ${this.#options.maxBytes} bytes waiting for export)`, this.#options.retryAfterMs);
-    }
+    const full = this.fullReason();
+    if (full === undefined) return;
+    metrics.refusals.inc({ reason: "spool_full" });
+    throw new OverloadedError(full, this.#options.retryAfterMs);
   }
 
   /** Resolves once the record is durable in the spool; the export happens later. */
