@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { ConfigProblem } from "./problems.js";
 
 /** A parsed YAML file that can say where a path of keys sits in the text. */
@@ -44,8 +44,60 @@ export function parseConfigText(text: string, file: string): ConfigSource {
     return { ...problem, file, line, column: col };
   };
 
-  const value = problems.length > 0 ? undefined : (document.toJS({ maxAliasCount: 100 }) as unknown);
+  let value: unknown;
+  if (problems.length === 0) {
+    try {
+      const cyclic = cyclicAliasOffset(document);
+      if (cyclic !== undefined) {
+        // yaml builds a circular object for it, which no later stage could walk.
+        const { line, col } = lineCounter.linePos(cyclic);
+        problems.push({ path: [], message: "an alias refers to a node that contains it (a cycle)", file, line, column: col });
+      } else {
+        value = document.toJS({ maxAliasCount: 100 }) as unknown;
+      }
+    } catch (error) {
+      // Aliases fail only here: one with no anchor before it, or an alias bomb past maxAliasCount.
+      const offset = unresolvedAliasOffset(document);
+      const position = offset === undefined ? undefined : lineCounter.linePos(offset);
+      problems.push({ path: [], message: (error as Error).message, file, line: position?.line, column: position?.col });
+    }
+  }
   return { file, value: value ?? (problems.length > 0 ? undefined : {}), problems, locate };
+}
+
+/** Where the first alias that sits inside the node it names is, if any. */
+function cyclicAliasOffset(document: Document): number | undefined {
+  let found: number | undefined;
+  visit(document, {
+    Alias(_, node) {
+      const start = node.range?.[0];
+      const target = node.resolve(document)?.range;
+      if (start !== undefined && target !== undefined && target !== null && target[0] <= start && start < target[1]) {
+        found = start;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** Where the first alias without an anchor sits, or else the first alias (for an alias bomb). */
+function unresolvedAliasOffset(document: Document): number | undefined {
+  let first: number | undefined;
+  let unresolved: number | undefined;
+  visit(document, {
+    Alias(_, node) {
+      const start = node.range?.[0];
+      first ??= start;
+      if (node.resolve(document) === undefined) {
+        unresolved = start;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return unresolved ?? first;
 }
 
 type Ranged = { range?: [number, number, number] } | null | undefined;

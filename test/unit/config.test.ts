@@ -175,6 +175,22 @@ service:
     expect(broken[0]!.line).toBeGreaterThan(0);
   });
 
+  it("reports an alias with no anchor, and an alias bomb, as problems at the alias (found by fuzzing)", () => {
+    const unresolved = problemsOf("receivers:\n  otlp: {}\nprocessors:\n  <<: *missing\n");
+    expect(unresolved).toHaveLength(1);
+    expect(unresolved[0]).toMatchObject({ line: 4, column: 7 });
+    expect(unresolved[0]!.message).toMatch(/alias/i);
+    const cycle = problemsOf("receivers:\n  otlp: &self [x, *self]\n");
+    expect(cycle).toHaveLength(1);
+    expect(cycle[0]).toMatchObject({ line: 2, column: 19, message: "an alias refers to a node that contains it (a cycle)" });
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 6; i++) levels.push(`${"bcdef"[i - 1]}: &${"bcdef"[i - 1]} [${Array(10).fill(`*${"abcde"[i - 1]}`).join(", ")}]`);
+    const bomb = problemsOf(levels.join("\n") + "\n");
+    expect(bomb).toHaveLength(1);
+    expect(bomb[0]!.message).toMatch(/alias/i);
+    expect(bomb[0]!.line).toBe(2);
+  });
+
   it("refuses unknown pipeline types, component ids and top-level keys", () => {
     const yaml = VALID.replace("    events:\n", "    traces:\n").replace("exporters:\n  s3:", "exporter: {}\nexporters:\n  s3:").replace("  group: {}\n", "  group: {}\n  Bad-Id: {}\n");
     const messages = problemsOf(yaml, { SECRET: "x" }).map((problem) => problem.message);
