@@ -6,6 +6,7 @@ import { authProcessorFactory } from "./processors/auth/factory.js";
 import { batchProcessorFactory } from "./processors/batch/factory.js";
 import { groupProcessorFactory } from "./processors/group/factory.js";
 import { sampleProcessorFactory } from "./processors/sample/factory.js";
+import { rateLimitProcessorFactory } from "./processors/rate_limit/factory.js";
 import { sortProcessorFactory } from "./processors/sort/factory.js";
 import { validateProcessorFactory } from "./processors/validate/factory.js";
 import { langfuseReceiverFactory } from "./receivers/langfuse/factory.js";
@@ -24,6 +25,6 @@ function byType<F extends { type: string }>(factories: F[]): ReadonlyMap<string,
 
 export const builtinComponents: ComponentRegistry = {
   receivers: byType<ReceiverFactory>([otlpReceiverFactory, langfuseReceiverFactory]),
-  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, sortProcessorFactory, groupProcessorFactory, batchProcessorFactory]),
+  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory, batchProcessorFactory]),
   exporters: byType<ExporterFactory>([s3ExporterFactory, fileExporterFactory, bullmqExporterFactory]),
 };

@@ -67,7 +67,7 @@ export const metrics = {
   spoolRetries: counter("spool_export_retries_total", "Export attempts repeated after a retryable failure.", ["pipeline"] as const),
   spoolDeadLetters: counter("spool_dead_letter_groups_total", "Groups moved to the dead letters.", ["pipeline"] as const),
   configReloads: counter("config_reloads_total", "Configuration reloads (SIGHUP or a changed file), by outcome: applied or failed (the old configuration stays).", ["outcome"] as const),
-  refusals: counter("refusals_total", "Requests refused to protect the daemon, by reason (spool_full, memory).", ["reason"] as const),
+  refusals: counter("refusals_total", "Requests refused to protect the daemon, by reason (spool_full, memory, rate_limit).", ["reason"] as const),
   // Langfuse's own ingestion counters, under Prometheus-legal names.
   langfuseIngestionEvents: counter("langfuse_ingestion_event_total", "Langfuse's langfuse.ingestion.event: events received, by source.", ["source"] as const),
   langfuseEventDistribution: histogram(
