@@ -35,6 +35,8 @@ export interface RequestContext {
   sdkVersion: string;
   /** `x-langfuse-ingestion-version`, "" when absent. */
   ingestionVersion: string;
+  /** The peer's IP address as the socket sees it (a proxy's X-Forwarded-For is not trusted). */
+  clientAddress?: string;
   /** Resolved by the `auth` processor. */
   scope?: ProjectScope;
 }

@@ -15,7 +15,13 @@ function langfuseHeader(lookup: HeaderLookup, name: string): string | undefined 
 /** Langfuse accepts ingestion versions up to 4. */
 const MAX_INGESTION_VERSION = 4;
 
-export function requestContext(receiver: string, transport: "http" | "grpc", source: IngestionSource, lookup: HeaderLookup): RequestContext {
+export function requestContext(
+  receiver: string,
+  transport: "http" | "grpc",
+  source: IngestionSource,
+  lookup: HeaderLookup,
+  clientAddress?: string,
+): RequestContext {
   const ingestionVersion = langfuseHeader(lookup, "ingestion-version") ?? "";
   if (ingestionVersion !== "") {
     const version = Number.parseInt(ingestionVersion, 10);
@@ -31,7 +37,14 @@ export function requestContext(receiver: string, transport: "http" | "grpc", sou
     sdkName: langfuseHeader(lookup, "sdk-name") ?? UNKNOWN,
     sdkVersion: langfuseHeader(lookup, "sdk-version") ?? UNKNOWN,
     ingestionVersion,
+    clientAddress,
   };
+}
+
+/** The address part of grpc-js's peer string: "10.0.0.1:5000", "::1:5000" (no brackets). */
+export function grpcPeerAddress(peer: string): string | undefined {
+  const match = /^(?:ipv[46]:)?\[?(.+?)\]?:\d+$/.exec(peer);
+  return match?.[1] ?? (peer === "" ? undefined : peer);
 }
 
 export function httpHeaderLookup(headers: Record<string, string | string[] | undefined>): HeaderLookup {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentials, Metadata, status as grpcStatus, makeGenericClientConstructor, type ChannelOptions } from "@grpc/grpc-js";
+import { status as grpcStatus, type ChannelOptions } from "@grpc/grpc-js";
 import { ExportTraceServiceResponse } from "../../src/otlp/schema.js";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
+import { exportOverGrpc } from "../support/grpc.js";
 import { resourceSpans, span, toProtobuf } from "../support/otlp.js";
 import { startStack, type TestDaemon, type TestS3, type TestStack } from "../support/stack.js";
 
@@ -19,27 +20,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function exportRaw(body: Buffer, authorization: string | null = basicAuth(), options: ChannelOptions = {}) {
-  const Client = makeGenericClientConstructor({}, "TraceService");
-  const client = new Client(daemon.url("otlp", "grpc").replace("grpc://", ""), credentials.createInsecure(), {
-    "grpc.max_send_message_length": 64 * 1024 * 1024,
-    ...options,
-  });
-  const metadata = new Metadata();
-  if (authorization) metadata.set("authorization", authorization);
-  return new Promise<{ code: number; details: string; response?: Buffer }>((resolve) => {
-    client.makeUnaryRequest(
-      "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-      (value: Buffer) => value,
-      (value: Buffer) => value,
-      body,
-      metadata,
-      (error, response) => {
-        client.close();
-        resolve(error ? { code: error.code, details: error.details } : { code: 0, details: "", response });
-      },
-    );
-  });
+function exportRaw(body: Buffer, authorization: string | null = basicAuth(), channel: ChannelOptions = {}) {
+  return exportOverGrpc(daemon.url("otlp", "grpc"), body, { authorization, channel: { "grpc.max_send_message_length": 64 * 1024 * 1024, ...channel } });
 }
 
 describe("OTLP/gRPC receiver", () => {

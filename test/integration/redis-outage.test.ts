@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentials, Metadata, status as grpcStatus, makeGenericClientConstructor } from "@grpc/grpc-js";
+import { status as grpcStatus } from "@grpc/grpc-js";
 import { RpcStatus, RetryInfo } from "../../src/otlp/schema.js";
 import { basicAuth, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
+import { exportOverGrpc, type GrpcExportResult } from "../support/grpc.js";
 import { resourceSpans, span, toJson, toProtobuf } from "../support/otlp.js";
 import { freePort, RedisServerProcess, waitFor } from "../support/redis-server.js";
 import { startS3, type TestS3 } from "../support/s3.js";
@@ -61,24 +62,8 @@ function post(traceId: string) {
   });
 }
 
-function exportOverGrpc(traceId: string): Promise<{ code: number; details: string; metadata?: Metadata }> {
-  const Client = makeGenericClientConstructor({}, "TraceService");
-  const client = new Client(daemon.url("otlp", "grpc").replace("grpc://", ""), credentials.createInsecure());
-  const metadata = new Metadata();
-  metadata.set("authorization", basicAuth());
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-      (value: Buffer) => value,
-      (value: Buffer) => value,
-      toProtobuf(resourceSpans([span({ traceId })])),
-      metadata,
-      (error) => {
-        client.close();
-        resolve(error ? { code: error.code, details: error.details, metadata: error.metadata } : { code: 0, details: "" });
-      },
-    );
-  });
+function exportTrace(traceId: string): Promise<GrpcExportResult> {
+  return exportOverGrpc(daemon.url("otlp", "grpc"), toProtobuf(resourceSpans([span({ traceId })])), { authorization: basicAuth() });
 }
 
 describe("Redis outage", () => {
@@ -97,7 +82,7 @@ describe("Redis outage", () => {
     expect(down.headers.get("retry-after")).toBe("3");
     expect(await down.json()).toMatchObject({ code: 14, message: expect.stringContaining("Redis") });
 
-    const grpcDown = await exportOverGrpc("00000000000000000000000000000a03");
+    const grpcDown = await exportTrace("00000000000000000000000000000a03");
     expect(grpcDown.code).toBe(grpcStatus.UNAVAILABLE);
     const details = grpcDown.metadata!.get("grpc-status-details-bin")[0] as Buffer;
     const decoded = RpcStatus.toObject(RpcStatus.decode(details), { longs: Number }) as { code: number; details: Array<{ typeUrl: string; value: Uint8Array }> };
@@ -108,7 +93,7 @@ describe("Redis outage", () => {
     await redis.start();
     // The daemon reconnects on its own; poll with real requests until one is accepted.
     await waitFor(async () => (await post("00000000000000000000000000000a04")).status === 200, 20_000, "the daemon to accept data again");
-    expect((await exportOverGrpc("00000000000000000000000000000a05")).code).toBe(grpcStatus.OK);
+    expect((await exportTrace("00000000000000000000000000000a05")).code).toBe(grpcStatus.OK);
     expect((await ready()).status).toBe(200);
     expect(await s3.listKeys(`${TEST_KEYS.projectId}/trace/00000000000000000000000000000a05/`)).toHaveLength(1);
   });

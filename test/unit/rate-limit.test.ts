@@ -4,6 +4,7 @@ import { OverloadedError } from "../../src/pipeline/errors.js";
 import type { RequestContext } from "../../src/pipeline/payload.js";
 import { createRateLimiter, rateLimitConfigSchema } from "../../src/processors/rate_limit/factory.js";
 import { TokenBucket } from "../../src/processors/rate_limit/token-bucket.js";
+import { grpcPeerAddress } from "../../src/receivers/request-context.js";
 
 describe("token bucket", () => {
   it("admits up to the burst at once, then at the sustained rate", () => {
@@ -26,7 +27,7 @@ describe("token bucket", () => {
 });
 
 describe("rate_limit processor", () => {
-  const context = (projectId: string | undefined): RequestContext => ({
+  const context = (projectId: string | undefined, clientAddress?: string): RequestContext => ({
     receiver: "test",
     transport: "http",
     source: "api",
@@ -35,6 +36,7 @@ describe("rate_limit processor", () => {
     sdkVersion: "unknown",
     ingestionVersion: "",
     scope: projectId === undefined ? undefined : { projectId, publicKey: "pk", accessLevel: "project" },
+    clientAddress,
   });
   const events = (count: number): EventRecord[] =>
     Array.from({ length: count }, (_, i) => ({ origin: i, event: { id: `e${i}`, type: "span-create", timestamp: "2024-01-01T00:00:00.000Z", body: { id: `s${i}` } } }));
@@ -66,6 +68,40 @@ describe("rate_limit processor", () => {
   it("leaves unlisted projects alone when there is no default", async () => {
     const limiter = createRateLimiter(rateLimitConfigSchema.parse({ projects: { p: { events_per_second: 1 } } }), () => 0);
     await limiter.process(new EventBatch(context("q"), events(10_000)));
+  });
+
+  it("limits each client address across projects, before the project's own budget is spent", async () => {
+    let now = 0;
+    const limiter = createRateLimiter(
+      rateLimitConfigSchema.parse({ per_client_address: { events_per_second: 1, burst: 3 }, projects: { p: { events_per_second: 1, burst: 3 } } }),
+      () => now,
+    );
+    const run = async (projectId: string, address: string, count: number) => limiter.process(new EventBatch(context(projectId, address), events(count)));
+    await run("p", "10.0.0.1", 2);
+    await run("q", "10.0.0.1", 1);
+    await expect(run("q", "10.0.0.1", 1)).rejects.toThrow("client 10.0.0.1 is over its rate limit; retry in 1 s");
+    // the refused request did not spend project p's budget: 1 token left there
+    await run("p", "10.0.0.2", 1);
+    await expect(run("p", "10.0.0.3", 1)).rejects.toThrow("project p is over its rate limit");
+    now = 3000;
+    await run("q", "10.0.0.1", 3);
+  });
+
+  it("forgets idle client buckets once there are many, so addresses cannot grow memory without bound", async () => {
+    let now = 0;
+    const limiter = createRateLimiter(rateLimitConfigSchema.parse({ per_client_address: { events_per_second: 100, burst: 100 } }), () => now);
+    for (let i = 0; i < 10_000; i++) await limiter.process(new EventBatch(context(undefined, `a${i}`), events(1)));
+    expect(limiter.bucketCount()).toBe(10_000);
+    now = 1000; // every bucket has refilled: all idle
+    await limiter.process(new EventBatch(context(undefined, "new"), events(1)));
+    expect(limiter.bucketCount()).toBe(1);
+  });
+
+  it("reads the address from grpc-js peer strings", () => {
+    expect(grpcPeerAddress("127.0.0.1:50123")).toBe("127.0.0.1");
+    expect(grpcPeerAddress("::1:50123")).toBe("::1");
+    expect(grpcPeerAddress("ipv6:[2001:db8::1]:443")).toBe("2001:db8::1");
+    expect(grpcPeerAddress("")).toBeUndefined();
   });
 
   it("rejects limits that are not positive", () => {

@@ -9,25 +9,28 @@ import { TokenBucket } from "./token-bucket.js";
 const limitSchema = z.strictObject({
   /** Sustained events per second. */
   events_per_second: numeric.pipe(z.number().positive()),
-  /** Events a project may send at once after a quiet spell. Default: one second's worth. */
+  /** Events allowed at once after a quiet spell. Default: one second's worth. */
   burst: numeric.pipe(z.number().int().positive()).optional(),
 });
+type Limit = z.output<typeof limitSchema>;
 
 export const rateLimitConfigSchema = z.strictObject({
   /** The limit of every project not listed under `projects`. Absent: those projects are not limited. */
   default: limitSchema.optional(),
   /** Project id → its own limit. */
   projects: z.record(z.string().min(1), limitSchema).default({}),
+  /** The limit of each client IP address, across projects. Absent: addresses are not limited. */
+  per_client_address: limitSchema.optional(),
 });
 
 export type RateLimitConfig = z.output<typeof rateLimitConfigSchema>;
 
 /**
- * Per-project rate limit, so one noisy project cannot fill the spool that all projects share.
- * A request over the limit is refused whole with 429 / RESOURCE_EXHAUSTED and a Retry-After:
- * nothing of it is stored, and the client, which still holds it, sends it again later. Counted
- * in events as they reach this processor, so place it after sample to limit what is kept.
- * The buckets live in one process; with `workers: N` each worker enforces the limit on its own.
+ * Per-project and per-client-address rate limits, so one noisy project or client cannot fill the
+ * spool that all share. A request over a limit is refused whole with 429 / RESOURCE_EXHAUSTED and
+ * a Retry-After: nothing of it is stored, and the client, which still holds it, sends it again
+ * later. Counted in events as they reach this processor, so place it after sample to limit what
+ * is kept. The buckets live in one process; with `workers: N` each worker enforces the limits.
  */
 export const rateLimitProcessorFactory: ProcessorFactory<typeof rateLimitConfigSchema> = {
   kind: "processor",
@@ -38,29 +41,67 @@ export const rateLimitProcessorFactory: ProcessorFactory<typeof rateLimitConfigS
   create: (_settings, config) => createRateLimiter(config, () => performance.now()),
 };
 
+/** Buckets past this count are swept of the idle (full) ones, so client addresses cannot grow memory without bound. */
+const SWEEP_ABOVE = 10_000;
+
+class Buckets {
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly limitFor: (key: string) => Limit | undefined,
+    private readonly clock: () => number,
+  ) {}
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /** 0 when `cost` is admitted under `key`'s limit (or it has none), else the ms to wait. */
+  take(key: string, cost: number): number {
+    const now = this.clock();
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      const limit = this.limitFor(key);
+      if (limit === undefined) return 0;
+      if (this.#buckets.size >= SWEEP_ABOVE) this.#sweep(now);
+      bucket = new TokenBucket(limit.events_per_second, limit.burst ?? Math.max(1, Math.ceil(limit.events_per_second)), now);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket.take(cost, now);
+  }
+
+  /** A full bucket is the same as a new one: forgetting it changes nothing. */
+  #sweep(now: number): void {
+    for (const [key, bucket] of this.#buckets) if (bucket.isFullAt(now)) this.#buckets.delete(key);
+  }
+}
+
 /** The processor, with the clock (milliseconds) injectable for tests. */
-export function createRateLimiter(config: RateLimitConfig, clock: () => number): EventsProcessor {
-  const buckets = new Map<string, TokenBucket>();
-  const bucketFor = (projectId: string): TokenBucket | undefined => {
-    let bucket = buckets.get(projectId);
-    if (bucket !== undefined) return bucket;
-    const limit = config.projects[projectId] ?? config.default;
-    if (limit === undefined) return undefined;
-    bucket = new TokenBucket(limit.events_per_second, limit.burst ?? Math.max(1, Math.ceil(limit.events_per_second)), clock());
-    buckets.set(projectId, bucket);
-    return bucket;
+export function createRateLimiter(config: RateLimitConfig, clock: () => number): EventsProcessor & { bucketCount(): number } {
+  const projects = new Buckets((projectId) => config.projects[projectId] ?? config.default, clock);
+  const addresses = new Buckets(() => config.per_client_address, clock);
+  const refuse = (what: string, waitMs: number): never => {
+    metrics.refusals.inc({ reason: "rate_limit" });
+    throw new OverloadedError(`${what} is over its rate limit; retry in ${Math.ceil(waitMs / 1000)} s`, waitMs);
   };
   return {
     start: async () => {},
     shutdown: async () => {},
+    bucketCount: () => projects.size + addresses.size,
     process(batch: EventBatch): void {
-      const projectId = batch.context.scope?.projectId;
       const cost = batch.eventCount;
-      if (projectId === undefined || cost === 0) return;
-      const waitMs = bucketFor(projectId)?.take(cost, clock()) ?? 0;
-      if (waitMs === 0) return;
-      metrics.refusals.inc({ reason: "rate_limit" });
-      throw new OverloadedError(`project ${projectId} is over its rate limit; retry in ${Math.ceil(waitMs / 1000)} s`, waitMs);
+      if (cost === 0) return;
+      // Address first: a flood from one client is refused before it spends its project's budget.
+      const address = batch.context.clientAddress;
+      if (address !== undefined) {
+        const waitMs = addresses.take(address, cost);
+        if (waitMs > 0) refuse(`client ${address}`, waitMs);
+      }
+      const projectId = batch.context.scope?.projectId;
+      if (projectId !== undefined) {
+        const waitMs = projects.take(projectId, cost);
+        if (waitMs > 0) refuse(`project ${projectId}`, waitMs);
+      }
     },
   };
 }

@@ -30,6 +30,11 @@ export class TokenBucket {
     return Math.max(1, Math.ceil(((needed - this.tokens) / this.ratePerSecond) * 1000 - 1e-6));
   }
 
+  /** True when the bucket would hold its whole burst at `nowMs`: indistinguishable from a new one. */
+  isFullAt(nowMs: number): boolean {
+    return this.tokens + (Math.max(0, nowMs - this.updatedAtMs) / 1000) * this.ratePerSecond >= this.burst;
+  }
+
   private refill(nowMs: number): void {
     const elapsedMs = Math.max(0, nowMs - this.updatedAtMs);
     this.tokens = Math.min(this.burst, this.tokens + (elapsedMs / 1000) * this.ratePerSecond);

@@ -119,7 +119,7 @@ export async function handleIngestion(request: IncomingMessage, response: Server
   const startedAt = process.hrtime.bigint();
   try {
     options.consumer.admit();
-    const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers));
+    const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers), request.socket.remoteAddress);
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
     const { accepted, origins, refused } = splitForWriteMode(events, options.writeMode);
     const partial = await options.consumer.consume({ kind: "ingestion", events: accepted }, context);

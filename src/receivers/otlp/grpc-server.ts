@@ -4,7 +4,7 @@ import { decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus } fro
 import type { Endpoint } from "../../config/units.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus } from "../edge-status.js";
-import { requestContext } from "../request-context.js";
+import { grpcPeerAddress, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
 import { grpcServerCredentials, type TlsConfig } from "../tls.js";
@@ -72,7 +72,7 @@ export class OtlpGrpcServer {
     const receiver = this.#options.receiverId;
     try {
       this.#options.consumer.admit();
-      const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup);
+      const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(call.getPeer()));
       const resourceSpans = decodeProtobufTraceRequest(call.request);
       if (resourceSpans.length === 0) {
         callback(null, encodeExportResponse("protobuf"));

@@ -52,7 +52,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
   const startedAt = process.hrtime.bigint();
   try {
     options.consumer.admit();
-    const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers));
+    const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress);
     const body = await readRequestBody(request, options.maxBodyBytes);
     const resourceSpans = format === "protobuf" ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
     if (resourceSpans.length === 0) {
