@@ -5,9 +5,9 @@
  * (never an unexpected exception that takes a request, or the process, down), and the speed-ups
  * never change a result.
  *
- * The seed is fixed so CI is deterministic; `FUZZ_SEED` and `FUZZ_RUNS` widen a local hunt, e.g.
- * `FUZZ_SEED=$RANDOM FUZZ_RUNS=20000 npx vitest run test/unit/fuzz.test.ts`. A failure prints
- * the shrunk counterexample and the seed and path to replay it.
+ * The seed is fixed so CI is deterministic; `npm run fuzz` hunts wider (a new seed, 20,000 runs
+ * per property; `FUZZ_SEED` and `FUZZ_RUNS` override). A failure prints the shrunk counterexample
+ * and the seed and path to replay it.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
