@@ -60,7 +60,8 @@ export function isScoresAccessEvent(eventType: string): boolean {
  * Undefined when there is none (session or dataset-run scores), which Langfuse always keeps.
  */
 export function traceIdForSampling(event: IngestionEvent): string | undefined {
-  const body = event.body;
+  // Before validate, an "event" is whatever the client sent (null, a number, ...): never assume.
+  const body = (event as IngestionEvent | null)?.body;
   if (typeof body !== "object" || body === null) return undefined;
   const value = event.type === "trace-create" ? body.id : body.traceId;
   return typeof value === "string" ? value : undefined;
@@ -68,7 +69,7 @@ export function traceIdForSampling(event: IngestionEvent): string | undefined {
 
 /** Millisecond time of an envelope timestamp; unparsable timestamps sort last. */
 function sortTime(event: IngestionEvent): number {
-  const ms = Date.parse(event.timestamp);
+  const ms = Date.parse((event as IngestionEvent | null)?.timestamp as string);
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
@@ -77,8 +78,9 @@ function sortTime(event: IngestionEvent): number {
  * `Array.prototype.sort` is stable, so equal keys keep their input order.
  */
 export function compareIngestionOrder(a: IngestionEvent, b: IngestionEvent): number {
-  const updateA = isUpdateEvent(a.type) ? 1 : 0;
-  const updateB = isUpdateEvent(b.type) ? 1 : 0;
+  // Before validate, events may be anything the client sent (sort may run first).
+  const updateA = isUpdateEvent((a as IngestionEvent | null)?.type as string) ? 1 : 0;
+  const updateB = isUpdateEvent((b as IngestionEvent | null)?.type as string) ? 1 : 0;
   if (updateA !== updateB) return updateA - updateB;
   const ta = sortTime(a);
   const tb = sortTime(b);

@@ -54,7 +54,7 @@ export class EventBatch {
 
   /** Records a per-event error; the caller removes the record (see `retain`). */
   reject(record: EventRecord, status: ItemRejection["status"], message: string, error: string): void {
-    const id = (record.event as { id?: unknown }).id;
+    const id = (record.event as { id?: unknown } | null)?.id;
     this.rejections.push({ origin: record.origin, id: typeof id === "string" ? id : undefined, status, message, error });
   }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isScoresAccessEvent } from "../../model/events.js";
+import { isScoresAccessEvent, type IngestionEvent } from "../../model/events.js";
 import type { ComponentSettings, EventsProcessor, ProcessorFactory } from "../../pipeline/component.js";
 import type { EventBatch } from "../../pipeline/batch.js";
 import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
@@ -101,7 +101,7 @@ class AuthProcessor implements EventsProcessor {
     batch.context.scope = scope;
     if (scope.accessLevel === "scores") {
       batch.retain((record) => {
-        if (isScoresAccessEvent(record.event.type)) return true;
+        if (isScoresAccessEvent((record.event as IngestionEvent | null)?.type as string)) return true;
         batch.reject(record, 401, "Authentication error", "Access Scope Denied");
         return false;
       });
