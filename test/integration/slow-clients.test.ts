@@ -29,6 +29,14 @@ function hold(data: string): Promise<{ answer: string; closedAfterMs: number }> 
 }
 
 describe("slow clients", () => {
+  it("answers an oversized header set with 431 and closes, then serves the next client", async () => {
+    const headers = Array.from({ length: 400 }, (_, i) => `X-Filler-${i}: ${"v".repeat(100)}\r\n`).join(""); // ~44 KB
+    const { answer } = await hold(`POST /v1/traces HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431/);
+    const next = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(next.status).toBe(200); // an empty export, read and answered
+  });
+
   it("closes a connection whose headers never finish (slowloris) after read_header_timeout", async () => {
     const { answer, closedAfterMs } = await hold("POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Slow: ");
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
