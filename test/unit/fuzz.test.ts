@@ -10,6 +10,7 @@
  * and the seed and path to replay it.
  */
 import fc from "fast-check";
+import { outcomeOf, type Outcome } from "../support/zod-outcome.js";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ConfigError } from "../../src/config/problems.js";
@@ -262,13 +263,6 @@ describe("span converter", () => {
 // ---------------------------------------------------------------------------------------------
 // Ingestion validator: fast paths and compiled schema against the plain zod definitions
 // ---------------------------------------------------------------------------------------------
-
-type Outcome = { ok: true; json: string } | { ok: false; error: string };
-
-function outcomeOf(schema: z.ZodType, value: unknown): Outcome {
-  const result = schema.safeParse(value);
-  return result.success ? { ok: true, json: JSON.stringify(result.data) ?? "undefined" } : { ok: false, error: result.error.message };
-}
 
 const EVENT_TYPES = [
   "trace-create",

@@ -32,12 +32,16 @@ export class TokenBucket {
 
   /** True when the bucket would hold its whole burst at `nowMs`: indistinguishable from a new one. */
   isFullAt(nowMs: number): boolean {
-    return this.tokens + (Math.max(0, nowMs - this.updatedAtMs) / 1000) * this.ratePerSecond >= this.burst;
+    return this.balanceAt(nowMs) >= this.burst;
+  }
+
+  private balanceAt(nowMs: number): number {
+    const elapsedMs = Math.max(0, nowMs - this.updatedAtMs);
+    return Math.min(this.burst, this.tokens + (elapsedMs / 1000) * this.ratePerSecond);
   }
 
   private refill(nowMs: number): void {
-    const elapsedMs = Math.max(0, nowMs - this.updatedAtMs);
-    this.tokens = Math.min(this.burst, this.tokens + (elapsedMs / 1000) * this.ratePerSecond);
+    this.tokens = this.balanceAt(nowMs);
     this.updatedAtMs = nowMs;
   }
 }

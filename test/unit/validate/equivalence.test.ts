@@ -3,6 +3,7 @@
  * the interpreted schema, and each hand-written fast path against its reference zod definition,
  * on a corpus of valid and invalid inputs (same success, same JSON output, same error message).
  */
+import { outcomeOf, type Outcome } from "../../support/zod-outcome.js";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { legacyModelParametersReference, modelParametersReference } from "../../../src/processors/validate/bodies.js";
@@ -168,13 +169,6 @@ function corpus(): unknown[] {
   }
   events.push(5, null, undefined, "x", [], {});
   return events;
-}
-
-type Outcome = { ok: true; json: string } | { ok: false; error: string };
-
-function outcomeOf(schema: z.ZodType, value: unknown): Outcome {
-  const result = schema.safeParse(value);
-  return result.success ? { ok: true, json: JSON.stringify(result.data) ?? "undefined" } : { ok: false, error: result.error.message };
 }
 
 describe("compiled schema = interpreted schema", () => {
