@@ -32,7 +32,7 @@ Options:
 Examples:
   langfuse-otel-receiver run --config config/pipeline.yaml
   LOG_LEVEL=debug langfuse-otel-receiver run --config my.yaml
-  langfuse-otel-receiver validate --config config/examples/s3-minio.yaml
+  langfuse-otel-receiver validate --config config/examples/langfuse-v4.yaml
   langfuse-otel-receiver test config/examples/pipeline.tests.yaml
 
 Exit codes:

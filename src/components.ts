@@ -1,6 +1,7 @@
 import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from "./pipeline/component.js";
 import { bullmqExporterFactory } from "./exporters/bullmq/factory.js";
 import { fileExporterFactory } from "./exporters/file/factory.js";
+import { langfuseOtelExporterFactory } from "./exporters/langfuse_otel/factory.js";
 import { s3ExporterFactory } from "./exporters/s3/factory.js";
 import { authProcessorFactory } from "./processors/auth/factory.js";
 import { batchProcessorFactory } from "./processors/batch/factory.js";
@@ -26,5 +27,5 @@ function byType<F extends { type: string }>(factories: F[]): ReadonlyMap<string,
 export const builtinComponents: ComponentRegistry = {
   receivers: byType<ReceiverFactory>([otlpReceiverFactory, langfuseReceiverFactory]),
   processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory, batchProcessorFactory]),
-  exporters: byType<ExporterFactory>([s3ExporterFactory, fileExporterFactory, bullmqExporterFactory]),
+  exporters: byType<ExporterFactory>([s3ExporterFactory, fileExporterFactory, bullmqExporterFactory, langfuseOtelExporterFactory]),
 };

@@ -7,8 +7,9 @@ import { OverloadedError } from "./pipeline/errors.js";
 import { EventsPipeline } from "./pipeline/events-pipeline.js";
 import type { SeenTraceStore } from "./pipeline/export.js";
 import type { NamedExporter } from "./pipeline/exporter-chain.js";
-import { FanoutConsumer } from "./pipeline/fanout.js";
-import type { PayloadConsumer } from "./pipeline/payload.js";
+import { FanoutConsumer, type TypedConsumer } from "./pipeline/fanout.js";
+import { OtelPipeline } from "./pipeline/otel-pipeline.js";
+import type { Pipeline } from "./pipeline/pipeline.js";
 import { InMemorySeenTraceStore } from "./pipeline/seen-traces.js";
 import type { SpoolOptions } from "./spool/spool.js";
 import { HealthServer } from "./telemetry/health.js";
@@ -32,7 +33,7 @@ export interface ServiceOptions {
  */
 export class Service {
   readonly receivers = new Map<string, Receiver>();
-  readonly pipelines: EventsPipeline[] = [];
+  readonly pipelines: Pipeline[] = [];
   readonly exporters = new Map<string, EventsExporter>();
   /** Each pipeline's exporters in order, with their project routing. */
   readonly #pipelineExporters = new Map<string, NamedExporter[]>();
@@ -66,7 +67,7 @@ export class Service {
     }
 
     const fallbackSeenTraces = new InMemorySeenTraceStore();
-    const consumersByReceiver = new Map<string, PayloadConsumer[]>();
+    const consumersByReceiver = new Map<string, TypedConsumer[]>();
     for (const pipeline of config.pipelines) {
       const exporters = pipeline.exporters.map((name): NamedExporter => {
         const projects = (config.exporters.get(name)!.config as { projects?: string[] }).projects;
@@ -78,22 +79,21 @@ export class Service {
         const { id, factory, config: componentConfig } = config.processors.get(name)!;
         return { id: name, processor: factory.create(settings("processor", id), componentConfig as never) };
       });
-      const built = new EventsPipeline({
+      const parts = {
         id: pipeline.id,
         processors,
         exporters,
-        seenTraces,
         logger: options.logger.child({ pipeline: pipeline.id }),
-        conversion: options.conversion,
         spool: config.spool.enabled
           ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: exportBatching(config, pipeline.processors), pipeline: pipeline.id }
           : undefined,
         worker: options.worker ?? { index: 0, count: 1 },
-      });
+      };
+      const built: Pipeline = pipeline.type === "otel" ? new OtelPipeline(parts) : new EventsPipeline({ ...parts, seenTraces, conversion: options.conversion });
       this.pipelines.push(built);
       for (const receiver of pipeline.receivers) {
         const list = consumersByReceiver.get(receiver) ?? [];
-        list.push(built);
+        list.push({ type: built.type, consumer: built });
         consumersByReceiver.set(receiver, list);
       }
     }

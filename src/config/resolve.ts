@@ -1,14 +1,21 @@
 import { z } from "zod";
 import type { ComponentRegistry } from "../components.js";
-import { parseComponentId, type ComponentId, type ExporterFactory, type ProcessorFactory, type ProcessorCapability, type ReceiverFactory } from "../pipeline/component.js";
+import {
+  parseComponentId,
+  PIPELINE_TYPES,
+  type ComponentId,
+  type ExporterFactory,
+  type PipelineType,
+  type ProcessorFactory,
+  type ProcessorCapability,
+  type ReceiverFactory,
+} from "../pipeline/component.js";
 import type { ConfigProblem } from "./problems.js";
 import { didYouMean } from "./suggest.js";
 import { byteSize, durationMs, flag, integer, numeric } from "./units.js";
 import { zodProblems } from "./zod-problems.js";
 import { healthConfigSchema, type HealthConfig } from "../telemetry/health.js";
 import { metricsConfigSchema, type MetricsConfig } from "../telemetry/metrics-server.js";
-
-const PIPELINE_TYPES = ["events"] as const;
 
 const pipelineSchema = z.strictObject({
   receivers: z.array(z.string()).min(1, "list at least one receiver"),
@@ -88,6 +95,7 @@ export interface ResolvedComponent<F> {
 
 export interface ResolvedPipeline {
   id: string;
+  type: PipelineType;
   receivers: string[];
   processors: string[];
   exporters: string[];
@@ -143,10 +151,37 @@ function resolveSection<F extends ReceiverFactory | ProcessorFactory | ExporterF
   return resolved;
 }
 
-const CAPABILITY_PROVIDER: Record<ProcessorCapability, { processor: string; why: string }> = {
-  validated_events: { processor: "validate", why: "Langfuse's worker reads only events in the normalised form validate produces" },
-  project_scope: { processor: "auth", why: "object keys and queue jobs are per project, and auth resolves the project from the request's key" },
+const CAPABILITY_PROVIDER: Record<ProcessorCapability, { processor: string; why: Record<PipelineType, string> }> = {
+  validated_events: {
+    processor: "validate",
+    why: {
+      events: "Langfuse's worker reads only events in the normalised form validate produces",
+      otel: "Langfuse's worker fails on spans without usable ids, and validate refuses such exports as Langfuse does",
+    },
+  },
+  project_scope: {
+    processor: "auth",
+    why: {
+      events: "object keys and queue jobs are per project, and auth resolves the project from the request's key",
+      otel: "object keys and queue jobs are per project, and auth resolves the project from the request's key",
+    },
+  },
 };
+
+/** Processors and exporters that cannot work on what this pipeline type carries. */
+function checkPipelineType(
+  pipeline: ResolvedPipeline,
+  kind: "processors" | "exporters",
+  components: ReadonlyMap<string, ResolvedComponent<ProcessorFactory | ExporterFactory>>,
+  problems: ConfigProblem[],
+): void {
+  pipeline[kind].forEach((reference, index) => {
+    const reason = components.get(reference)?.factory.unsupportedIn?.[pipeline.type];
+    if (reason !== undefined) {
+      problems.push({ path: ["service", "pipelines", pipeline.id, kind, index], message: `${reference} cannot be used in an ${pipeline.type} pipeline: ${reason}` });
+    }
+  });
+}
 
 function checkReferences(
   pipelineId: string,
@@ -184,9 +219,9 @@ function checkProcessorOrder(pipeline: ResolvedPipeline, processors: ReadonlyMap
     }
     for (const capability of component.factory.provides) provided.add(capability);
   });
-  for (const [capability, { processor, why }] of Object.entries(CAPABILITY_PROVIDER) as Array<[ProcessorCapability, { processor: string; why: string }]>) {
+  for (const [capability, { processor, why }] of Object.entries(CAPABILITY_PROVIDER) as Array<[ProcessorCapability, (typeof CAPABILITY_PROVIDER)[ProcessorCapability]]>) {
     if (!provided.has(capability)) {
-      problems.push({ path: ["service", "pipelines", pipeline.id, "processors"], message: `an events pipeline needs the ${processor} processor: ${why}` });
+      problems.push({ path: ["service", "pipelines", pipeline.id, "processors"], message: `an ${pipeline.type} pipeline needs the ${processor} processor: ${why[pipeline.type]}` });
     }
   }
 }
@@ -249,19 +284,21 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
 
   const pipelines: ResolvedPipeline[] = [];
   for (const [pipelineId, lists] of Object.entries(root.data.service.pipelines)) {
-    const type = pipelineId.split("/")[0]!;
-    if (!(PIPELINE_TYPES as readonly string[]).includes(type) || parseComponentId(pipelineId) === undefined) {
+    const type = pipelineId.split("/")[0]! as PipelineType;
+    if (!PIPELINE_TYPES.includes(type) || parseComponentId(pipelineId) === undefined) {
       problems.push({
         path: ["service", "pipelines", pipelineId],
-        message: `unknown pipeline type "${type}"${didYouMean(type, PIPELINE_TYPES)}; write ${PIPELINE_TYPES.map((known) => `${known} or ${known}/<name>`).join(", ")}`,
+        message: `unknown pipeline type "${type}"${didYouMean(type, PIPELINE_TYPES)}; write ${PIPELINE_TYPES.map((known) => `${known}, ${known}/<name>`).join(", ").replace(/, ([^,]+)$/, " or $1")}`,
         atKey: true,
       });
       continue;
     }
-    const pipeline: ResolvedPipeline = { id: pipelineId, ...lists };
+    const pipeline: ResolvedPipeline = { id: pipelineId, type, ...lists };
     checkReferences(pipelineId, "receivers", pipeline.receivers, receivers, root.data.receivers, problems);
     checkReferences(pipelineId, "processors", pipeline.processors, processors, root.data.processors, problems);
     checkReferences(pipelineId, "exporters", pipeline.exporters, exporters, root.data.exporters, problems);
+    checkPipelineType(pipeline, "processors", processors, problems);
+    checkPipelineType(pipeline, "exporters", exporters, problems);
     // Order rules only make sense once every listed component is known and valid.
     if (pipeline.processors.every((name) => processors.has(name))) {
       checkProcessorOrder(pipeline, processors, problems);

@@ -51,6 +51,19 @@ export interface EventObjectKey {
   objectKey: string;
 }
 
+/**
+ * Where Langfuse's web container stores a raw OTLP export for the worker:
+ * `{prefix}otel/{projectId}/YYYY/MM/DD/hh/mm/{uuid}.json`. Langfuse takes the date from local
+ * time, which is UTC in its containers; the daemon always uses UTC. The worker reads the object by
+ * its full key from the job, so the date folders only sort objects for people and lifecycle rules.
+ */
+export function otelObjectKey(prefix: string, projectId: string, receivedAt: Date, uuid: string): EventObjectKey {
+  const two = (value: number) => String(value).padStart(2, "0");
+  const folder = `${receivedAt.getUTCFullYear()}/${two(receivedAt.getUTCMonth() + 1)}/${two(receivedAt.getUTCDate())}/${two(receivedAt.getUTCHours())}/${two(receivedAt.getUTCMinutes())}`;
+  const bucketPrefix = `${prefix}otel/${projectId}/${folder}/`;
+  return { bucketPrefix, fileKey: uuid, objectKey: `${bucketPrefix}${uuid}.json` };
+}
+
 /** `{prefix}{projectId}/{entityType}/{safe(bodyId)}/{safeStem(firstEventId)}.json`; the prefix is prepended raw. */
 export function eventObjectKey(
   prefix: string,

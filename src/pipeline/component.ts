@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { EventBatch } from "./batch.js";
+import type { SpanBatch } from "./span-batch.js";
 import type { PayloadConsumer } from "./payload.js";
 import type { ExportRequest, ExportFailure, SeenTraceStore } from "./export.js";
 import type { BatchPolicy } from "../spool/dispatcher.js";
@@ -17,6 +18,21 @@ export interface Component {
 }
 
 export type ComponentKind = "receiver" | "processor" | "exporter";
+
+/**
+ * What a pipeline carries, like the Collector's signal types. `events` pipelines convert OTLP spans
+ * to Langfuse ingestion events and take native ingestion batches; `otel` pipelines carry the raw
+ * OTLP resource spans that Langfuse's worker converts itself (Langfuse v3.108+ and v4).
+ */
+export type PipelineType = "events" | "otel";
+
+export const PIPELINE_TYPES: readonly PipelineType[] = ["events", "otel"];
+
+/**
+ * Where a processor or exporter cannot go, with the reason shown to the user. Absent: it works in
+ * every pipeline type.
+ */
+export type UnsupportedPipelines = Partial<Record<PipelineType, string>>;
 
 /** `type` or `type/name`, as written in the config. */
 export interface ComponentId {
@@ -59,7 +75,10 @@ export interface ReceiverFactory<Schema extends z.ZodType = z.ZodType> extends F
 export type ProcessorCapability = "validated_events" | "project_scope";
 
 export interface EventsProcessor extends Component {
+  /** Works on converted events (events pipelines). */
   process(batch: EventBatch): void | Promise<void>;
+  /** Works on raw spans (otel pipelines); present exactly when the factory does not list `otel` as unsupported. */
+  processSpans?(batch: SpanBatch): void | Promise<void>;
 }
 
 export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
@@ -72,12 +91,13 @@ export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends 
   readonly provides: readonly ProcessorCapability[];
   /** Capabilities that an earlier processor must provide, with the reason shown to the user. */
   readonly requires: ReadonlyArray<{ capability: ProcessorCapability; reason: string }>;
+  readonly unsupportedIn?: UnsupportedPipelines;
   create(settings: ComponentSettings, config: z.output<Schema>): EventsProcessor;
 }
 
 /**
- * `blob` exporters store each group's events as an object (S3, local files); `queue` exporters
- * enqueue a job that points at the object written by the nearest blob exporter before them.
+ * `blob` exporters store each group as an object (S3, local files); `queue` exporters enqueue a
+ * job that points at the object written by the nearest blob exporter before them.
  */
 export type ExporterRole = "blob" | "queue";
 
@@ -94,6 +114,7 @@ export interface EventsExporter extends Component {
 export interface ExporterFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
   readonly kind: "exporter";
   readonly role: ExporterRole;
+  readonly unsupportedIn?: UnsupportedPipelines;
   create(settings: ComponentSettings, config: z.output<Schema>): EventsExporter;
 }
 

@@ -1,33 +1,19 @@
-import type { Logger } from "pino";
 import { convertResourceSpans, type ConversionOptions } from "../conversion/convert.js";
 import type { IngestionEvent } from "../model/events.js";
 import { EventBatch, type EventRecord } from "./batch.js";
-import type { Component, EventsProcessor } from "./component.js";
 import { PermanentError } from "./errors.js";
-import { prepareExportGroups, runExporterChain, summariseFailures, type NamedExporter } from "./exporter-chain.js";
+import { prepareExportGroups } from "./exporter-chain.js";
 import type { SeenTraceStore } from "./export.js";
-import type { ConsumeResult, ItemRejection, PayloadConsumer, ProjectScope, RequestContext, TracePayload } from "./payload.js";
+import type { ConsumeResult, ItemRejection, ProjectScope, RequestContext, TracePayload } from "./payload.js";
+import { PipelineBase, type PipelineParts } from "./pipeline.js";
 import { dropShallowTracesOfSeenTraces } from "./seen-traces.js";
-import { Spool, type SpoolOptions } from "../spool/spool.js";
 import { metrics } from "../telemetry/metrics.js";
-import { readdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
 
-export interface NamedProcessor {
-  id: string;
-  processor: EventsProcessor;
-}
+export type { NamedProcessor } from "./pipeline.js";
 
-export interface EventsPipelineParts {
-  id: string;
-  processors: NamedProcessor[];
-  exporters: NamedExporter[];
+export interface EventsPipelineParts extends PipelineParts {
   seenTraces: SeenTraceStore;
-  logger: Logger;
   conversion?: ConversionOptions;
-  /** With a spool, requests are acknowledged once durable on disk and exported in the background. */
-  spool?: SpoolOptions;
-  worker?: { index: number; count: number };
 }
 
 /**
@@ -35,100 +21,13 @@ export interface EventsPipelineParts {
  * already are events), the processors run in the order the config lists them, and the exporters
  * write each group's blob and job.
  */
-export class EventsPipeline implements PayloadConsumer, Component {
-  readonly id: string;
+export class EventsPipeline extends PipelineBase {
+  readonly type = "events";
   readonly #parts: EventsPipelineParts;
-  #spool: Spool | undefined;
-  /** Swapped whole by `replaceProcessors`; each request keeps the list it started with. */
-  #processors: NamedProcessor[];
-  #adoption: Promise<void> | undefined;
-  readonly #adopted = new Set<Spool>();
 
   constructor(parts: EventsPipelineParts) {
-    this.id = parts.id;
+    super(parts);
     this.#parts = parts;
-    this.#processors = parts.processors;
-  }
-
-  get spool(): Spool | undefined {
-    return this.#spool;
-  }
-
-  /**
-   * Runs after the exporters have started (the service starts them) and before any receiver:
-   * the spool's leftovers from the last run start exporting before new data arrives.
-   */
-  async start(): Promise<void> {
-    if (this.#parts.spool) {
-      this.#spool = await Spool.open(this.#parts.spool, this.#parts.exporters, this.#parts.logger.child({ spool: this.#parts.spool.directory }));
-      this.#spool.start();
-      this.#adoption = this.#adoptOrphanedSpools(this.#parts.spool);
-    }
-    for (const { processor } of this.#processors) await processor.start();
-  }
-
-  /** Exports what is spooled until `deadline` (epoch ms); the rest stays on disk for the next start. */
-  async shutdown(deadline: number = Date.now()): Promise<void> {
-    for (const { processor } of this.#processors) await processor.shutdown();
-    await this.#adoption;
-    await Promise.all([this.#spool?.shutdown(deadline), ...[...this.#adopted].map((spool) => spool.shutdown(deadline))]);
-  }
-
-  /**
-   * Spools of worker processes that no longer exist (the daemon now runs fewer workers) are
-   * drained by the worker with the same index modulo the worker count, then released.
-   */
-  async #adoptOrphanedSpools(own: SpoolOptions): Promise<void> {
-    const { index, count } = this.#parts.worker ?? { index: 0, count: 1 };
-    const root = dirname(own.directory);
-    const entries = await readdir(root).catch(() => [] as string[]);
-    for (const name of entries) {
-      const match = /^worker-(\d+)$/.exec(name);
-      const other = match ? Number(match[1]) : Number.NaN;
-      if (!(other >= count && other % count === index)) continue;
-      try {
-        const spool = await Spool.open({ ...own, directory: join(root, name) }, this.#parts.exporters, this.#parts.logger.child({ spool: join(root, name), adopted: true }));
-        this.#adopted.add(spool);
-        spool.start();
-        void spool.idle().then(async () => {
-          if (!this.#adopted.delete(spool)) return;
-          await spool.shutdown(Date.now());
-        });
-      } catch (error) {
-        this.#parts.logger.warn({ err: error, directory: join(root, name) }, "could not adopt a left-over spool");
-      }
-    }
-  }
-
-  admit(): void {
-    this.#spool?.admit();
-  }
-
-  /**
-   * Why this pipeline cannot take data now, if it cannot: with a spool, only a full spool matters
-   * (it holds data while backends are away); without one, every exporter must reach its backend.
-   */
-  unreadyReason(): string | undefined {
-    if (this.#spool) {
-      const full = this.#spool.fullReason();
-      return full === undefined ? undefined : `${this.id}: ${full}`;
-    }
-    for (const { id, exporter } of this.#parts.exporters) {
-      const reason = exporter.unreadyReason?.();
-      if (reason !== undefined) return `${this.id}: ${id}: ${reason}`;
-    }
-    return undefined;
-  }
-
-  /**
-   * Live reload of the processor chain: the new chain serves every request that starts from now
-   * on; requests already running finish with the old one. Listeners, spool and exporters stay.
-   */
-  async replaceProcessors(processors: NamedProcessor[]): Promise<void> {
-    for (const { processor } of processors) await processor.start();
-    const previous = this.#processors;
-    this.#processors = processors;
-    for (const { processor } of previous) await processor.shutdown();
   }
 
   async consume(payload: TracePayload, requestContext: RequestContext): Promise<ConsumeResult> {
@@ -138,7 +37,7 @@ export class EventsPipeline implements PayloadConsumer, Component {
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
 
-    for (const { id, processor } of this.#processors) {
+    for (const { id, processor } of this.processors) {
       const before = { events: batch.eventCount, rejections: batch.rejections.length, drops: new Map(batch.drops) };
       await processor.process(batch);
       this.#countProcessor(id, batch, before);
@@ -155,13 +54,7 @@ export class EventsPipeline implements PayloadConsumer, Component {
     const claimed = await dropShallowTracesOfSeenTraces(batch, this.#parts.seenTraces);
     const groups = prepareExportGroups(batch);
     try {
-      if (this.#spool) {
-        const { authorization: _secret, ...rest } = context;
-        await this.#spool.append({ context: { ...rest, authorization: undefined, scope }, groups });
-      } else {
-        const failures = await runExporterChain({ context: context as RequestContext & { scope: ProjectScope }, groups }, this.#parts.exporters);
-        if (failures.length > 0) throw summariseFailures(failures, groups.length);
-      }
+      await this.deliver(context as RequestContext & { scope: ProjectScope }, groups);
     } catch (error) {
       await this.#parts.seenTraces.release(scope.projectId, claimed);
       this.#parts.logger.warn({ err: error }, "request not accepted");

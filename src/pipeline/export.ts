@@ -1,36 +1,54 @@
+import { randomUUID } from "node:crypto";
+import { eventObjectKey, otelObjectKey, type EventObjectKey } from "../model/blob-keys.js";
 import type { EntityType, IngestionEvent } from "../model/events.js";
 import type { ProjectScope, RequestContext } from "./payload.js";
 
-/** Where a blob exporter put a group's events, in the terms Langfuse's job payload uses. */
+/** Where a blob exporter put a group, in the terms Langfuse's job payloads use. */
 export interface BlobRef {
-  /** `{prefix}{projectId}/{entityType}/{safe(bodyId)}/`, absolute within the bucket. */
+  /** The object's folder, absolute within the bucket, ending in `/`. */
   bucketPrefix: string;
-  /** The object's file name without `.json`: the sanitised id of the group's first event. */
+  /** The object's file name without `.json`: the sanitised id of the group's first event, or the raw export's uuid. */
   fileKey: string;
 }
 
+/** What a group holds: the events of one Langfuse entity, or one request's raw OTLP spans (`otel`). */
+export type GroupKind = EntityType | "otel";
+
 /**
- * One group of events (one entity of one request) ready for export: one blob, one job. It holds
- * the serialised object body, so the spool, the blob exporters and a replay after a restart all
- * write the same bytes under the same key.
+ * One unit of export: one blob and one job. In an events pipeline it is one entity of one request;
+ * in an otel pipeline, one request's resource spans. It holds the serialised object body, so the
+ * spool, the blob exporters and a replay after a restart all write the same bytes under the same key.
  */
 export class ExportGroup {
   /** Set by each blob exporter that stored the group; queue exporters use the latest one. */
   blob: BlobRef | undefined;
 
   constructor(
-    readonly entityType: EntityType,
-    /** The raw (unsanitised) body id every event of the group shares. */
+    readonly entityType: GroupKind,
+    /** The raw (unsanitised) body id every event of the group shares; "" for `otel`. */
     readonly eventBodyId: string,
-    /** Envelope id of the group's first event: names the object. */
+    /** Envelope id of the group's first event (or the raw export's uuid): names the object. */
     readonly firstEventId: string,
-    /** Type of the group's first event: the job's `type`. */
+    /** Type of the group's first event: the job's `type`; "" for `otel`. */
     readonly firstEventType: string,
-    /** The object content: the JSON array of the group's events. */
+    /** The object content: the JSON array of the group's events, or of the resource spans. */
     readonly body: Buffer,
-    /** How many events the body holds (for batching by event count). */
+    /** How many events (or spans) the body holds (for batching by count). */
     readonly eventCount: number = 1,
+    /** When an `otel` group was received (epoch ms): its key's date folders. */
+    readonly receivedAt: number = 0,
   ) {}
+
+  /** A request's resource spans as one object named by a fresh uuid, as Langfuse's web container stores them. */
+  static fromResourceSpans(resourceSpans: readonly unknown[], spanCount: number, receivedAt: number): ExportGroup {
+    return new ExportGroup("otel", "", randomUUID(), "", Buffer.from(JSON.stringify(resourceSpans), "utf8"), spanCount, receivedAt);
+  }
+
+  /** The object's key under a blob exporter's prefix; the same on every export attempt of this group. */
+  objectKey(prefix: string, projectId: string, maxSegmentBytes: number): EventObjectKey {
+    if (this.entityType === "otel") return otelObjectKey(prefix, projectId, new Date(this.receivedAt), this.firstEventId);
+    return eventObjectKey(prefix, projectId, this.entityType, this.eventBodyId, this.firstEventId, maxSegmentBytes);
+  }
 
   static fromEvents(entityType: EntityType, eventBodyId: string, events: readonly IngestionEvent[]): ExportGroup {
     const first = events[0]!;

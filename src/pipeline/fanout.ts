@@ -1,18 +1,39 @@
-import { isPipelineError } from "./errors.js";
+import type { PipelineType } from "./component.js";
+import { InvalidDataError, isPipelineError } from "./errors.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer, RequestContext, TracePayload } from "./payload.js";
 
 /** How bad an error is for the client: the worst one decides the answer of a fanned-out request. */
 const SEVERITY: Record<string, number> = { unauthenticated: 7, forbidden: 6, invalid: 5, too_large: 4, permanent: 3, overloaded: 2, retryable: 1 };
 
+export interface TypedConsumer {
+  type: PipelineType;
+  consumer: PayloadConsumer;
+}
+
 /**
  * A receiver that feeds several pipelines hands each its own copy of the request. The request
  * succeeds only if every pipeline took it; per-item rejections are merged.
+ *
+ * Data goes by kind, as signals do in the Collector: OTLP spans go to the receiver's `otel`
+ * pipelines when it feeds any (Langfuse's worker converts them; converting them here as well would
+ * ingest every span twice), otherwise to its `events` pipelines; native ingestion batches go to
+ * its `events` pipelines.
  */
 export class FanoutConsumer implements PayloadConsumer {
+  readonly #forSpans: readonly PayloadConsumer[];
+  readonly #forBatches: readonly PayloadConsumer[];
+
   constructor(
-    readonly consumers: readonly PayloadConsumer[],
+    consumers: readonly TypedConsumer[],
     private readonly admitProcess: () => void = () => {},
-  ) {}
+  ) {
+    const ofType = (type: PipelineType) => consumers.filter((entry) => entry.type === type).map((entry) => entry.consumer);
+    this.#forBatches = ofType("events");
+    this.#forSpans = ofType("otel").length > 0 ? ofType("otel") : this.#forBatches;
+    this.consumers = consumers.map((entry) => entry.consumer);
+  }
+
+  readonly consumers: readonly PayloadConsumer[];
 
   admit(): void {
     this.admitProcess();
@@ -20,9 +41,15 @@ export class FanoutConsumer implements PayloadConsumer {
   }
 
   async consume(payload: TracePayload, context: RequestContext): Promise<ConsumeResult> {
-    if (this.consumers.length === 1) return this.consumers[0]!.consume(payload, context);
+    const targets = payload.kind === "otlp" ? this.#forSpans : this.#forBatches;
+    if (targets.length === 0) {
+      throw new InvalidDataError(
+        "this endpoint takes native Langfuse ingestion batches, but its receiver feeds only otel pipelines (raw OTLP spans); add an events pipeline for them",
+      );
+    }
+    if (targets.length === 1) return targets[0]!.consume(payload, context);
     const settled = await Promise.allSettled(
-      this.consumers.map((consumer, index) => consumer.consume(index === 0 ? payload : structuredClone(payload), context)),
+      targets.map((consumer, index) => consumer.consume(index === 0 ? payload : structuredClone(payload), context)),
     );
     const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
     if (errors.length > 0) {

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { EntityType } from "../model/events.js";
-import { ExportGroup } from "../pipeline/export.js";
+import { ExportGroup, type GroupKind } from "../pipeline/export.js";
 import type { ChainFailure } from "../pipeline/exporter-chain.js";
 import type { ExportContext, SpoolRecord } from "./record-codec.js";
 
@@ -15,14 +14,17 @@ export interface DeadLetterFile {
   deadLetteredAt: string;
   context: Omit<ExportContext, "authorization">;
   groups: Array<{
-    entityType: EntityType;
+    entityType: GroupKind;
     eventBodyId: string;
     firstEventId: string;
     firstEventType: string;
     exporter: string;
     reason: string;
-    /** The group's events exactly as they would be written to the blob store. */
+    /** The group's events (for `otel`, its resource spans) exactly as they would be written to the blob store. */
     events: unknown[];
+    /** How many events or spans `events` holds, and when an `otel` group was received (epoch ms). */
+    count?: number;
+    receivedAt?: number;
   }>;
 }
 
@@ -43,6 +45,8 @@ export class DeadLetters {
         exporter,
         reason: error.message,
         events: JSON.parse(group.body.toString("utf8")) as unknown[],
+        count: group.eventCount,
+        ...(group.receivedAt !== 0 ? { receivedAt: group.receivedAt } : {}),
       })),
     };
     const name = `${new Date().toISOString().replaceAll(":", "-")}-${randomBytes(4).toString("hex")}.json`;
@@ -76,7 +80,15 @@ export class DeadLetters {
       context: { ...file.context, authorization: undefined },
       groups: file.groups.map(
         (group) =>
-          new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, Buffer.from(JSON.stringify(group.events), "utf8"), group.events.length),
+          new ExportGroup(
+            group.entityType,
+            group.eventBodyId,
+            group.firstEventId,
+            group.firstEventType,
+            Buffer.from(JSON.stringify(group.events), "utf8"),
+            group.count ?? group.events.length,
+            group.receivedAt ?? 0,
+          ),
       ),
     };
   }

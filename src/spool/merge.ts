@@ -1,4 +1,4 @@
-import { compareIngestionOrder, type IngestionEvent } from "../model/events.js";
+import { compareIngestionOrder, type EntityType, type IngestionEvent } from "../model/events.js";
 import { ExportGroup } from "../pipeline/export.js";
 import type { ExportContext, SpoolRecord } from "./record-codec.js";
 
@@ -24,7 +24,7 @@ function mergeGroups(groups: readonly ExportGroup[]): ExportGroup {
   // Langfuse's order within one object: creates before updates, each by timestamp (stable).
   events.sort(compareIngestionOrder);
   const first = groups[0]!;
-  return ExportGroup.fromEvents(first.entityType, first.eventBodyId, events);
+  return ExportGroup.fromEvents(first.entityType as EntityType, first.eventBodyId, events);
 }
 
 export function mergeRecords(records: readonly SpoolRecord[]): MergedPart[] {
@@ -38,7 +38,8 @@ export function mergeRecords(records: readonly SpoolRecord[]): MergedPart[] {
       parts.set(key, part);
     }
     for (const group of record.groups) {
-      const groupKey = `${group.entityType}\u0000${group.eventBodyId}`;
+      // A raw OTLP export is one object of its own: it never merges.
+      const groupKey = group.entityType === "otel" ? `otel\u0000${group.firstEventId}` : `${group.entityType}\u0000${group.eventBodyId}`;
       const list = part.groups.get(groupKey);
       if (list) list.push(group);
       else part.groups.set(groupKey, [group]);

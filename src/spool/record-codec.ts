@@ -1,5 +1,4 @@
-import type { EntityType } from "../model/events.js";
-import { ExportGroup } from "../pipeline/export.js";
+import { ExportGroup, type GroupKind } from "../pipeline/export.js";
 import type { ProjectScope, RequestContext } from "../pipeline/payload.js";
 
 /** What an exporter needs to know about the request a spooled record came from. Never the credentials. */
@@ -13,7 +12,7 @@ export interface SpoolRecord {
 interface Header {
   v: 1;
   context: Omit<ExportContext, "authorization">;
-  groups: Array<{ entityType: EntityType; eventBodyId: string; firstEventId: string; firstEventType: string; bytes: number; events?: number }>;
+  groups: Array<{ entityType: GroupKind; eventBodyId: string; firstEventId: string; firstEventType: string; bytes: number; events?: number; receivedAt?: number }>;
 }
 
 /**
@@ -33,6 +32,7 @@ export function encodeRecord(record: SpoolRecord): Buffer {
       firstEventType: group.firstEventType,
       bytes: group.body.length,
       events: group.eventCount,
+      ...(group.receivedAt !== 0 ? { receivedAt: group.receivedAt } : {}),
     })),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
@@ -49,7 +49,7 @@ export function decodeRecord(payload: Buffer): SpoolRecord {
   const groups = header.groups.map((group) => {
     const body = payload.subarray(offset, offset + group.bytes);
     offset += group.bytes;
-    return new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, body, group.events ?? 1);
+    return new ExportGroup(group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType, body, group.events ?? 1, group.receivedAt ?? 0);
   });
   if (offset !== payload.length) throw new Error("spool record length does not match its header");
   return { context: { ...header.context, authorization: undefined }, groups };

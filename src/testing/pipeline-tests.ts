@@ -9,13 +9,16 @@ import { convertResourceSpans } from "../conversion/convert.js";
 import type { IngestionEvent } from "../model/events.js";
 import { EventBatch, type EventRecord } from "../pipeline/batch.js";
 import { isPipelineError } from "../pipeline/errors.js";
+import type { EventsProcessor } from "../pipeline/component.js";
 import type { RequestContext } from "../pipeline/payload.js";
+import { SpanBatch } from "../pipeline/span-batch.js";
 
 /**
  * `langfuse-otel-receiver test`: unit tests for a pipeline's processors, like Vector's. Each
  * case sends an OTLP/JSON request or an ingestion batch through the processors of a pipeline (or
  * some of them), offline, and compares what comes out with what the case expects. Nothing is
  * exported and no Redis or S3 is needed; every trace counts as new (shallow trace-creates stay).
+ * In an otel pipeline the processors see the raw spans, and `count` is the spans left.
  */
 const caseSchema = z.strictObject({
   name: z.string().min(1),
@@ -28,7 +31,7 @@ const caseSchema = z.strictObject({
   secret_key: z.string().optional(),
   input: z.union([z.strictObject({ otlp: z.strictObject({ resourceSpans: z.array(z.unknown()) }) }), z.strictObject({ ingestion: z.array(z.unknown()) })]),
   expect: z.strictObject({
-    /** Each expected event is compared with the event at the same position; only the keys given are checked. */
+    /** Each expected event is compared with the event at the same position; only the keys given are checked (events pipelines). */
     events: z.array(z.unknown()).optional(),
     count: z.number().int().min(0).optional(),
     /** Per-item refusals (status, message, error), partially matched, in order. */
@@ -71,6 +74,16 @@ function mismatches(expected: unknown, actual: unknown, path: string, found: str
   if (expected !== actual) found.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
+/** Adds a problem when the request was refused (or not) other than the case expects. */
+function checkRefusal(refusal: Error | undefined, expected: string | undefined, found: string[]): void {
+  if (refusal === undefined) {
+    if (expected) found.push(`expected the request to be refused (${expected}), but it was accepted`);
+    return;
+  }
+  const intent = isPipelineError(refusal) ? refusal.intent : "unexpected";
+  if (expected !== intent) found.push(`request refused (${intent}): ${refusal.message}`);
+}
+
 export async function runPipelineTests(testFile: string, configOverride?: string): Promise<{ outcomes: TestOutcome[]; setupProblems: string[] }> {
   const parsed = fileSchema.safeParse(parse(await readFile(testFile, "utf8")));
   if (!parsed.success) return { outcomes: [], setupProblems: parsed.error.issues.map((issue) => `${testFile}: ${issue.path.join(".")}: ${issue.message}`) };
@@ -80,6 +93,24 @@ export async function runPipelineTests(testFile: string, configOverride?: string
   if (config === undefined) return { outcomes: [], setupProblems: problems.map(formatProblem) };
 
   const logger = pino({ level: "silent" });
+  /** Runs the named processors in order; returns the error that refused the request, if one did. */
+  const runProcessors = async (names: readonly string[], run: (processor: EventsProcessor) => void | Promise<void>): Promise<Error | undefined> => {
+    try {
+      for (const name of names) {
+        const { id, factory, config: processorConfig } = config.processors.get(name)!;
+        const processor = factory.create({ id, logger }, processorConfig as never);
+        await processor.start();
+        try {
+          await run(processor);
+        } finally {
+          await processor.shutdown();
+        }
+      }
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  };
   const outcomes: TestOutcome[] = [];
   for (const testCase of parsed.data.tests) {
     const found: string[] = [];
@@ -94,6 +125,18 @@ export async function runPipelineTests(testFile: string, configOverride?: string
       (testCase.public_key && testCase.secret_key ? `Basic ${Buffer.from(`${testCase.public_key}:${testCase.secret_key}`).toString("base64")}` : undefined);
     const otlp = "otlp" in testCase.input;
     const context: RequestContext = { receiver: "test", transport: "http", source: otlp ? "otel" : "api", authorization, sdkName: "unknown", sdkVersion: "unknown", ingestionVersion: "" };
+    if (pipeline.type === "otel") {
+      if (!("otlp" in testCase.input)) found.push(`pipeline ${pipeline.id} carries OTLP spans: give input.otlp`);
+      else if (testCase.expect.events || testCase.expect.rejected) found.push("expect.events and expect.rejected apply to events pipelines; an otel pipeline passes spans, checked with expect.count");
+      else {
+        const batch = new SpanBatch(context, structuredClone(testCase.input.otlp.resourceSpans));
+        const refusal = await runProcessors(chosen, (processor) => processor.processSpans!(batch));
+        checkRefusal(refusal, testCase.expect.refused, found);
+        if (refusal === undefined && testCase.expect.count !== undefined && batch.spanCount !== testCase.expect.count) found.push(`expected ${testCase.expect.count} spans, got ${batch.spanCount}`);
+      }
+      outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
+      continue;
+    }
     let records: EventRecord[];
     const rejections = [];
     if ("otlp" in testCase.input) {
@@ -105,18 +148,9 @@ export async function runPipelineTests(testFile: string, configOverride?: string
     }
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
-    try {
-      for (const name of chosen) {
-        const { id, factory, config: processorConfig } = config.processors.get(name)!;
-        const processor = factory.create({ id, logger }, processorConfig as never);
-        await processor.start();
-        await processor.process(batch);
-        await processor.shutdown();
-      }
-      if (testCase.expect.refused) found.push(`expected the request to be refused (${testCase.expect.refused}), but it was accepted`);
-    } catch (error) {
-      const intent = isPipelineError(error) ? error.intent : "unexpected";
-      if (testCase.expect.refused !== intent) found.push(`request refused (${intent}): ${(error as Error).message}`);
+    const refusal = await runProcessors(chosen, (processor) => processor.process(batch));
+    checkRefusal(refusal, testCase.expect.refused, found);
+    if (refusal !== undefined) {
       outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
       continue;
     }

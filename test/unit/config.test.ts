@@ -54,7 +54,7 @@ describe("config loading", () => {
   it("resolves a valid config with defaults, env references and type/name ids", () => {
     const config = loadConfigText(VALID, { env: { SECRET: "sk" } });
     expect(config.pipelines).toEqual([
-      { id: "events", receivers: ["otlp"], processors: ["validate", "auth", "sort", "group"], exporters: ["s3", "s3/archive", "bullmq"] },
+      { id: "events", type: "events", receivers: ["otlp"], processors: ["validate", "auth", "sort", "group"], exporters: ["s3", "s3/archive", "bullmq"] },
     ]);
     const otlp = config.receivers.get("otlp")!.config as { grpc: { endpoint: unknown }; http: { endpoint: unknown; traces_url_path: string } };
     expect(otlp.grpc.endpoint).toEqual({ host: "127.0.0.1", port: 4317 });
@@ -147,6 +147,37 @@ service:
     ]);
   });
 
+  it("builds otel pipelines and says which components cannot carry raw spans, and why", () => {
+    const otel = (processors: string, exporters: string) =>
+      VALID.replace("  bullmq:\n", "  langfuse_otel: {}\n  bullmq:\n").replace(
+        "service:\n  pipelines:\n",
+        `service:\n  pipelines:\n    otel:\n      receivers: [otlp]\n      processors: [${processors}]\n      exporters: [${exporters}]\n`,
+      );
+    const config = loadConfigText(otel("auth, validate", "s3, langfuse_otel"), { env: { SECRET: "x" } });
+    expect(config.pipelines.map((pipeline) => [pipeline.id, pipeline.type])).toEqual([
+      ["otel", "otel"],
+      ["events", "events"],
+    ]);
+    const messages = (processors: string, exporters: string) => problemsOf(otel(processors, exporters), { SECRET: "x" }).map((problem) => problem.message);
+    expect(messages("auth, validate, sort", "s3, bullmq")).toEqual([
+      "sort cannot be used in an otel pipeline: sort orders Langfuse ingestion events; an otel pipeline stores the spans as sent and Langfuse's worker orders them",
+      "bullmq cannot be used in an otel pipeline: bullmq enqueues ingestion-job for converted events; an otel pipeline enqueues otel-ingestion-job with the langfuse_otel exporter",
+    ]);
+    expect(messages("auth", "s3, langfuse_otel")).toEqual([
+      "an otel pipeline needs the validate processor: Langfuse's worker fails on spans without usable ids, and validate refuses such exports as Langfuse does",
+    ]);
+    expect(messages("auth, validate", "langfuse_otel, s3")).toEqual([
+      "langfuse_otel enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it",
+    ]);
+    const langfuseOtelInEvents = problemsOf(
+      VALID.replace("  bullmq:\n", "  langfuse_otel: {}\n  bullmq:\n").replace("exporters: [s3, s3/archive, bullmq]", "exporters: [s3, langfuse_otel]"),
+      { SECRET: "x" },
+    ).map(formatProblem);
+    expect(langfuseOtelInEvents).toEqual([
+      "test.yaml:33:23: service::pipelines::events::exporters::1: langfuse_otel cannot be used in an events pipeline: langfuse_otel enqueues otel-ingestion-job for raw spans; an events pipeline enqueues ingestion-job with the bullmq exporter",
+    ]);
+  });
+
   it("requires batch to be the last processor, with the spool on", () => {
     const withBatch = (order: string, spool = "") =>
       VALID.replace("  group: {}\n", "  group: {}\n  batch: {}\n").replace("processors: [validate, auth, sort, group]", `processors: [${order}]`).replace("service:\n", `service:\n${spool}`);
@@ -201,7 +232,7 @@ service:
       ]),
     );
     const pipelineType = problemsOf(VALID.replace("    events:\n", "    traces:\n"), { SECRET: "x" }).map((problem) => problem.message);
-    expect(pipelineType).toEqual(['unknown pipeline type "traces"; write events or events/<name>']);
+    expect(pipelineType).toEqual(['unknown pipeline type "traces"; write events, events/<name>, otel or otel/<name>']);
   });
 
   it("validates values: credentials pairs, project ids, sizes, durations, endpoints", () => {

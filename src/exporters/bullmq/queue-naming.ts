@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
  * tag so BullMQ's multi-key scripts stay on one slot, and jobs spread over `shardCount` queues.
  */
 export const INGESTION_QUEUE = "ingestion-queue";
+export const OTEL_INGESTION_QUEUE = "otel-ingestion-queue";
 
 /** `parseInt(sha256hex(key)[0..8], 16) % count`; 0 when there is one shard. */
 export function shardIndex(shardingKey: string, shardCount: number): number {

@@ -3,7 +3,6 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { flag } from "../../config/units.js";
-import { eventObjectKey } from "../../model/blob-keys.js";
 import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../pipeline/component.js";
 import { RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
@@ -84,7 +83,7 @@ class FileExporter implements EventsExporter {
     const failures: ExportFailure[] = [];
     await Promise.all(
       request.groups.map(async (group) => {
-        const key = eventObjectKey(this.config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEventId, this.config.max_segment_bytes);
+        const key = group.objectKey(this.config.prefix, projectId, this.config.max_segment_bytes);
         const path = join(this.#root, keyToRelativePath(key.objectKey));
         try {
           if (!path.startsWith(this.#root + sep)) throw new Error(`key ${JSON.stringify(key.objectKey)} leaves the directory`);

@@ -1,7 +1,6 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { z } from "zod";
 import { durationMs, flag, integer } from "../../config/units.js";
-import { eventObjectKey } from "../../model/blob-keys.js";
 import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../pipeline/component.js";
 import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
@@ -125,7 +124,7 @@ class S3Exporter implements EventsExporter {
     const { projectId } = request.context.scope;
     const results = await Promise.all(
       request.groups.map(async (group): Promise<ExportFailure | undefined> => {
-        const key = eventObjectKey(config.prefix, projectId, group.entityType, group.eventBodyId, group.firstEventId, config.max_segment_bytes);
+        const key = group.objectKey(config.prefix, projectId, config.max_segment_bytes);
         try {
           await this.#put(key.objectKey, group.body);
           group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { isScoresAccessEvent, type IngestionEvent } from "../../model/events.js";
 import type { ComponentSettings, EventsProcessor, ProcessorFactory } from "../../pipeline/component.js";
 import type { EventBatch } from "../../pipeline/batch.js";
+import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
 import type { ProjectScope } from "../../pipeline/payload.js";
 import { digestsEqual, parseAuthorization, secretKeyDigest } from "./credentials.js";
@@ -94,10 +95,7 @@ class AuthProcessor implements EventsProcessor {
 
   async process(batch: EventBatch): Promise<void> {
     const scope = await this.#authenticate(batch.context.authorization);
-    if (batch.context.source === "otel" && scope.accessLevel !== "project") {
-      // Langfuse's OTel endpoint only takes full key pairs: spans are never scores.
-      throw new ForbiddenError("Access denied - insufficient permissions for this endpoint");
-    }
+    if (batch.context.source === "otel") requireKeyPair(scope);
     batch.context.scope = scope;
     if (scope.accessLevel === "scores") {
       batch.retain((record) => {
@@ -106,6 +104,12 @@ class AuthProcessor implements EventsProcessor {
         return false;
       });
     }
+  }
+
+  async processSpans(batch: SpanBatch): Promise<void> {
+    const scope = await this.#authenticate(batch.context.authorization);
+    requireKeyPair(scope);
+    batch.context.scope = scope;
   }
 
   async #authenticate(header: string | undefined): Promise<ProjectScope> {
@@ -138,6 +142,11 @@ class AuthProcessor implements EventsProcessor {
     this.#settings.logger.warn({ publicKey, reason }, "request refused: credentials not accepted");
     return new UnauthenticatedError(`${reason}. Confirm that the client is configured with a key pair this daemon knows.`);
   }
+}
+
+/** Langfuse's OTel endpoint only takes full key pairs: spans are never scores. */
+function requireKeyPair(scope: ProjectScope): void {
+  if (scope.accessLevel !== "project") throw new ForbiddenError("Access denied - insufficient permissions for this endpoint");
 }
 
 export const authProcessorFactory: ProcessorFactory<typeof authConfigSchema> = {

@@ -24,6 +24,7 @@ export const batchProcessorFactory: ProcessorFactory<typeof batchConfigSchema> =
   configSchema: batchConfigSchema,
   provides: [],
   requires: [],
+  unsupportedIn: { otel: "batch merges Langfuse entities across requests; an otel pipeline stores each request's spans as one object" },
   exportBatching: (config) => ({ flushAtEvents: config.flush_at, flushIntervalMs: config.flush_interval }),
   create: () => ({
     start: async () => {},

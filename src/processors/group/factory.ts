@@ -24,6 +24,7 @@ export const groupProcessorFactory: ProcessorFactory<typeof groupConfigSchema> =
   configSchema: groupConfigSchema,
   provides: [],
   requires: [{ capability: "validated_events", reason: "groups are keyed by event type and body id, which validate checks" }],
+  unsupportedIn: { otel: "group forms one object per Langfuse entity; an otel pipeline stores each request's spans as one object" },
   create: () => ({
     start: async () => {},
     shutdown: async () => {},

@@ -2,12 +2,14 @@ import { z } from "zod";
 import { numeric } from "../../config/units.js";
 import type { EventBatch } from "../../pipeline/batch.js";
 import type { EventsProcessor, ProcessorFactory } from "../../pipeline/component.js";
+import type { RequestContext } from "../../pipeline/payload.js";
+import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { OverloadedError } from "../../pipeline/errors.js";
 import { metrics } from "../../telemetry/metrics.js";
 import { TokenBucket } from "./token-bucket.js";
 
 const limitSchema = z.strictObject({
-  /** Sustained events per second. */
+  /** Sustained events (spans, in an otel pipeline) per second. */
   events_per_second: numeric.pipe(z.number().positive()),
   /** Events allowed at once after a quiet spell. Default: one second's worth. */
   burst: numeric.pipe(z.number().int().positive()).optional(),
@@ -30,7 +32,8 @@ export type RateLimitConfig = z.output<typeof rateLimitConfigSchema>;
  * spool that all share. A request over a limit is refused whole with 429 / RESOURCE_EXHAUSTED and
  * a Retry-After: nothing of it is stored, and the client, which still holds it, sends it again
  * later. Counted in events as they reach this processor, so place it after sample to limit what
- * is kept. The buckets live in one process; with `workers: N` each worker enforces the limits.
+ * is kept. In an otel pipeline the unit is spans. The buckets live in one process; with
+ * `workers: N` each worker enforces the limits.
  */
 export const rateLimitProcessorFactory: ProcessorFactory<typeof rateLimitConfigSchema> = {
   kind: "processor",
@@ -84,24 +87,25 @@ export function createRateLimiter(config: RateLimitConfig, clock: () => number):
     metrics.refusals.inc({ reason: "rate_limit" });
     throw new OverloadedError(`${what} is over its rate limit; retry in ${Math.ceil(waitMs / 1000)} s`, waitMs);
   };
+  const admit = (context: RequestContext, cost: number): void => {
+    if (cost === 0) return;
+    // Address first: a flood from one client is refused before it spends its project's budget.
+    const address = context.clientAddress;
+    if (address !== undefined) {
+      const waitMs = addresses.take(address, cost);
+      if (waitMs > 0) refuse(`client ${address}`, waitMs);
+    }
+    const projectId = context.scope?.projectId;
+    if (projectId !== undefined) {
+      const waitMs = projects.take(projectId, cost);
+      if (waitMs > 0) refuse(`project ${projectId}`, waitMs);
+    }
+  };
   return {
     start: async () => {},
     shutdown: async () => {},
     bucketCount: () => projects.size + addresses.size,
-    process(batch: EventBatch): void {
-      const cost = batch.eventCount;
-      if (cost === 0) return;
-      // Address first: a flood from one client is refused before it spends its project's budget.
-      const address = batch.context.clientAddress;
-      if (address !== undefined) {
-        const waitMs = addresses.take(address, cost);
-        if (waitMs > 0) refuse(`client ${address}`, waitMs);
-      }
-      const projectId = batch.context.scope?.projectId;
-      if (projectId !== undefined) {
-        const waitMs = projects.take(projectId, cost);
-        if (waitMs > 0) refuse(`project ${projectId}`, waitMs);
-      }
-    },
+    process: (batch: EventBatch) => admit(batch.context, batch.eventCount),
+    processSpans: (batch: SpanBatch) => admit(batch.context, batch.spanCount),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { traceIdForSampling } from "../../model/events.js";
 import type { EventBatch } from "../../pipeline/batch.js";
+import { spanIdText, type SpanBatch } from "../../pipeline/span-batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
 import { numeric } from "../../config/units.js";
 import { isTraceInSample } from "./decision.js";
@@ -17,6 +18,8 @@ export type SampleConfig = z.output<typeof sampleConfigSchema>;
  * Unlike Langfuse, which writes the blob and only skips the job, sampled-out events leave here,
  * before anything is stored. They still count as successes for the client.
  * A group is kept or dropped as a whole, by its first event, as Langfuse decides per group.
+ * In an otel pipeline each span is kept or dropped by its trace id (as the worker will read it),
+ * so a trace is kept or dropped whole with the same rule as its converted events.
  */
 export const sampleProcessorFactory: ProcessorFactory<typeof sampleConfigSchema> = {
   kind: "processor",
@@ -43,6 +46,21 @@ export const sampleProcessorFactory: ProcessorFactory<typeof sampleConfigSchema>
           return false;
         });
         batch.groups = kept;
+      },
+      processSpans(batch: SpanBatch): void {
+        const rate = rates.get(batch.context.scope?.projectId ?? "");
+        if (rate === undefined) return;
+        let dropped = 0;
+        batch.retainSpans((span) => {
+          const traceId = spanIdText((span as { traceId?: unknown } | null)?.traceId);
+          if (traceId === undefined || isTraceInSample(traceId, rate)) return true;
+          dropped += 1;
+          return false;
+        });
+        const total = batch.spanCount + dropped;
+        metrics.langfuseSampling.inc({ sampling_decision: "in" }, total - dropped);
+        metrics.langfuseSampling.inc({ sampling_decision: "out" }, dropped);
+        batch.drop("sampled", dropped);
       },
     };
   },

@@ -17,6 +17,7 @@ export const sortProcessorFactory: ProcessorFactory<typeof sortConfigSchema> = {
   configSchema: sortConfigSchema,
   provides: [],
   requires: [],
+  unsupportedIn: { otel: "sort orders Langfuse ingestion events; an otel pipeline stores the spans as sent and Langfuse's worker orders them" },
   create: () => ({
     start: async () => {},
     shutdown: async () => {},

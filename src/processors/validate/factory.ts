@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { EventBatch } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
+import type { SpanBatch } from "../../pipeline/span-batch.js";
+import { checkOtelExport } from "./otel-spans.js";
 import { validateIngestionEvent } from "./schema.js";
 
 export const validateConfigSchema = z.strictObject({});
@@ -10,6 +12,8 @@ export const validateConfigSchema = z.strictObject({});
  * Langfuse's worker expects (unknown keys stripped, environment and usage normalised). Invalid
  * events become per-event 400s while the rest of the request goes on; `sdk-log` events are
  * logged at debug level and dropped, neither success nor error, as in Langfuse.
+ * In an otel pipeline it runs Langfuse's check of raw exports instead: any span without usable
+ * ids rejects the whole request with 400 (see otel-spans.ts).
  */
 export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSchema> = {
   kind: "processor",
@@ -36,6 +40,9 @@ export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSch
         record.event = result.event;
         return true;
       });
+    },
+    processSpans(batch: SpanBatch): void {
+      checkOtelExport(batch.resourceSpans);
     },
   }),
 };

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { durationMs, flag, integer } from "../../config/units.js";
+import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
+import { PermanentError, RetryableError } from "../../pipeline/errors.js";
+import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
+import { projectRoutingFields } from "../blob-settings.js";
+import { OTEL_INGESTION_QUEUE } from "../bullmq/queue-naming.js";
+import { LangfuseQueueExporter } from "../bullmq/queues.js";
+import { redisConfigSchema } from "../bullmq/redis.js";
+
+export const langfuseOtelConfigSchema = z.strictObject({
+  ...projectRoutingFields,
+  redis: redisConfigSchema.prefault({}),
+  /** LANGFUSE_OTEL_INGESTION_QUEUE_SHARD_COUNT; used only with Redis Cluster, as in Langfuse. */
+  shard_count: integer({ min: 1, max: 1024 }).default(1),
+  /**
+   * LANGFUSE_SKIP_FINAL_FOR_OTEL_PROJECTS: mark each project that sends spans as an OTel user
+   * (`langfuse:project:<id>:otel:active`, one day), which lets Langfuse skip FINAL in its queries.
+   */
+  mark_otel_projects: flag.default(false),
+  /** Retry-After sent to clients while Redis is unreachable. */
+  retry_after: durationMs.default(2_000),
+});
+
+export type LangfuseOtelConfig = z.output<typeof langfuseOtelConfigSchema>;
+
+const JOB_NAME = "otel-ingestion-job";
+const OTEL_USER_TTL_SECONDS = 86_400;
+
+/** The absolute key of the stored export, as the job names it. */
+function absoluteKey(group: ExportGroup): string {
+  return `${group.blob!.bucketPrefix}${group.blob!.fileKey}.json`;
+}
+
+/** The job data Langfuse's OTel worker reads (`OtelIngestionEvent` in its queue contract). */
+export function otelIngestionJobData(request: ExportRequest, group: ExportGroup, now: Date) {
+  const { scope, sdkName, sdkVersion, ingestionVersion } = request.context;
+  const authScope: Record<string, unknown> = { projectId: scope.projectId, accessLevel: "project" };
+  if (scope.orgId !== undefined) authScope.orgId = scope.orgId;
+  return {
+    id: randomUUID(),
+    timestamp: now,
+    name: JOB_NAME,
+    payload: {
+      data: { fileKey: absoluteKey(group), publicKey: scope.publicKey },
+      authCheck: { validKey: true, scope: authScope },
+      sdkName,
+      sdkVersion,
+      ingestionVersion,
+    },
+  };
+}
+
+/**
+ * The queue half of Langfuse's OTel path: for each raw export stored by the blob exporter before
+ * it (s3 or file), one `otel-ingestion-job` on `otel-ingestion-queue`, so Langfuse's worker
+ * downloads the spans and converts them itself. No delay, Langfuse's job options.
+ */
+class LangfuseOtelExporter extends LangfuseQueueExporter {
+  readonly #config: LangfuseOtelConfig;
+  readonly #settings: ComponentSettings;
+
+  constructor(settings: ComponentSettings, config: LangfuseOtelConfig) {
+    super(settings, config.redis);
+    this.#settings = settings;
+    this.#config = config;
+  }
+
+  async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
+    const failures: ExportFailure[] = [];
+    const ready: ExportGroup[] = [];
+    for (const group of request.groups) {
+      if (group.entityType !== "otel") {
+        failures.push({ group, error: new PermanentError(`langfuse_otel enqueues raw OTLP exports only, not ${group.entityType} events`) });
+      } else if (group.blob === undefined) {
+        // With project routing, a group may reach here without any blob exporter having stored it.
+        failures.push({ group, error: new PermanentError(`no blob exporter stores project ${request.context.scope.projectId}; a job would point at nothing`) });
+      } else ready.push(group);
+    }
+    if (ready.length === 0) return failures;
+    const client = this.queues.readyClient();
+    if (client === undefined) {
+      const error = new RetryableError("Redis is not reachable; jobs cannot be enqueued", this.#config.retry_after);
+      return [...failures, ...ready.map((group) => ({ group, error }))];
+    }
+    const { projectId } = request.context.scope;
+    const now = new Date();
+    failures.push(
+      ...(await this.queues.enqueue(
+        client,
+        ready,
+        { baseName: OTEL_INGESTION_QUEUE, shardCount: this.#config.shard_count, shardingKey: (group) => `${projectId}-${absoluteKey(group)}` },
+        (group) => ({ name: JOB_NAME, data: otelIngestionJobData(request, group, now) }),
+        this.#config.retry_after,
+      )),
+    );
+    if (this.#config.mark_otel_projects) {
+      // A hint for Langfuse's queries, never worth failing an export for (Langfuse swallows it too).
+      const key = `${this.#config.redis.key_prefix ?? ""}langfuse:project:${projectId}:otel:active`;
+      await client.set(key, "1", "EX", OTEL_USER_TTL_SECONDS).catch((error: Error) => {
+        this.#settings.logger.debug({ err: { message: error.message } }, "could not mark the project as an OTel user");
+      });
+    }
+    return failures;
+  }
+}
+
+export const langfuseOtelExporterFactory: ExporterFactory<typeof langfuseOtelConfigSchema> = {
+  kind: "exporter",
+  type: "langfuse_otel",
+  role: "queue",
+  unsupportedIn: { events: "langfuse_otel enqueues otel-ingestion-job for raw spans; an events pipeline enqueues ingestion-job with the bullmq exporter" },
+  configSchema: langfuseOtelConfigSchema,
+  create: (settings, config) => new LangfuseOtelExporter(settings, config),
+};

@@ -1,0 +1,237 @@
+import { createHash, randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { context, trace } from "@opentelemetry/api";
+import { OTLPTraceExporter as ProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { z } from "zod";
+import { basicAuth, TEST_KEYS } from "../support/daemon.js";
+import { exportOverGrpc } from "../support/grpc.js";
+import { resourceSpans, span, toJson, toProtobuf } from "../support/otlp.js";
+import { startStack, type TestStack } from "../support/stack.js";
+
+/**
+ * The raw OTel path (Langfuse v3.108+ and v4): OTLP spans are stored as sent, one object per
+ * request under `otel/<project>/YYYY/MM/DD/hh/mm/<uuid>.json`, and one `otel-ingestion-job`
+ * points Langfuse's worker at it. Native ingestion batches still take the events pipeline.
+ */
+let stack: TestStack;
+
+/** The fields of Langfuse's `OtelIngestionEvent` job payload (contract §5.2), nothing else. */
+const otelIngestionEvent = z.strictObject({
+  data: z.strictObject({ fileKey: z.string(), publicKey: z.string().optional() }),
+  authCheck: z.strictObject({
+    validKey: z.literal(true),
+    scope: z.strictObject({ projectId: z.string(), accessLevel: z.literal("project"), orgId: z.string().optional() }),
+  }),
+  propagatedHeaders: z.record(z.string(), z.string()).optional(),
+  sdkName: z.string().optional(),
+  sdkVersion: z.string().optional(),
+  ingestionVersion: z.string().optional(),
+  isLangfuseInternal: z.boolean().optional(),
+});
+
+const OTEL_PREFIX = `events/otel/${TEST_KEYS.projectId}/`;
+const KEY_PATTERN = new RegExp(`^events/otel/${TEST_KEYS.projectId}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/\\d{2}/[0-9a-f-]{36}\\.json$`);
+
+beforeAll(async () => {
+  stack = await startStack({
+    configure: (yaml) => {
+      const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
+      return yaml
+        .replace("  group: {}\n", "  group: {}\n  sample:\n    rates: { project-other: 0.5 }\n")
+        .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n    retry_after: 1s\n`)
+        .replace(
+          "  pipelines:\n",
+          // Processors in an unusual order on purpose: auth and sample before validate must work too.
+          "  pipelines:\n    otel:\n      receivers: [otlp, langfuse]\n      processors: [auth, sample, validate]\n      exporters: [s3, langfuse_otel]\n",
+        );
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString("hex");
+
+/** The stored exports whose spans belong to `traceId`, with their keys. */
+async function exportsOfTrace(traceId: string, prefix = OTEL_PREFIX): Promise<Array<{ key: string; body: unknown[] }>> {
+  const found = [];
+  for (const key of await stack.s3.listKeys(prefix)) {
+    const { body, contentType } = await stack.s3.getObject(key);
+    expect(contentType).toBe("application/json");
+    if (body.includes(traceId)) found.push({ key, body: JSON.parse(body) as unknown[] });
+  }
+  return found;
+}
+
+async function otelJobFor(key: string) {
+  const jobs = await stack.redis.jobs("otel-ingestion-queue");
+  return jobs.filter((job) => job.data.payload.data.fileKey === key);
+}
+
+function spansOf(body: unknown[]): Array<Record<string, unknown>> {
+  return (body as Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>).flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans));
+}
+
+describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
+  it("stores what the OpenTelemetry SDK's protobuf exporter sends and enqueues Langfuse's otel-ingestion-job", async () => {
+    const exporter = new ProtoExporter({ url: `${stack.daemon.url("otlp")}/v1/traces`, headers: { authorization: basicAuth() } });
+    const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ "service.name": "raw-svc" }), spanProcessors: [new BatchSpanProcessor(exporter)] });
+    const tracer = provider.getTracer("raw-lib", "2.0");
+    const ids = tracer.startActiveSpan("root", (root) => {
+      const llm = tracer.startSpan("chat", {}, trace.setSpan(context.active(), root));
+      llm.setAttributes({ "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 12, "langfuse.observation.input": '{"q":"hi"}' });
+      llm.end();
+      root.end();
+      return { traceId: root.spanContext().traceId, rootId: root.spanContext().spanId, llmId: llm.spanContext().spanId };
+    });
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    const stored = await exportsOfTrace(ids.traceId);
+    expect(stored).toHaveLength(1);
+    const [{ key, body }] = stored as [{ key: string; body: unknown[] }];
+    expect(key).toMatch(KEY_PATTERN);
+    // The OTLP/JSON shape with hex ids, which Langfuse's worker reads as it reads JSON exports.
+    expect(body).toMatchObject([
+      {
+        resource: { attributes: expect.arrayContaining([{ key: "service.name", value: { stringValue: "raw-svc" } }]) },
+        scopeSpans: [{ scope: { name: "raw-lib", version: "2.0" } }],
+      },
+    ]);
+    const spans = spansOf(body);
+    expect(spans.map((item) => [item.name, item.traceId, item.spanId, item.parentSpanId])).toEqual([
+      ["chat", ids.traceId, ids.llmId, ids.rootId],
+      ["root", ids.traceId, ids.rootId, undefined],
+    ]);
+    expect(spans[0]!.attributes).toEqual(
+      expect.arrayContaining([
+        { key: "gen_ai.request.model", value: { stringValue: "gpt-4o" } },
+        { key: "gen_ai.usage.input_tokens", value: { intValue: "12" } },
+      ]),
+    );
+    expect(typeof spans[0]!.startTimeUnixNano).toBe("string");
+
+    const jobs = await otelJobFor(key);
+    expect(jobs).toHaveLength(1);
+    const [job] = jobs;
+    expect(job!.name).toBe("otel-ingestion-job");
+    expect(job!.data).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      timestamp: expect.any(String),
+      name: "otel-ingestion-job",
+      payload: {
+        data: { fileKey: key, publicKey: TEST_KEYS.publicKey },
+        authCheck: { validKey: true, scope: { projectId: TEST_KEYS.projectId, accessLevel: "project", orgId: "org-test" } },
+        sdkName: "unknown",
+        sdkVersion: "unknown",
+        ingestionVersion: "",
+      },
+    });
+    expect(otelIngestionEvent.safeParse(job!.data.payload).success).toBe(true);
+    expect(job!.opts).toMatchObject({ attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: true, removeOnFail: 100_000 });
+    expect(job!.opts.delay ?? 0).toBe(0);
+
+    // Nothing was converted here: no event objects and no ingestion-job for this trace.
+    expect(await stack.s3.listKeys(`events/${TEST_KEYS.projectId}/observation/${ids.llmId}/`)).toEqual([]);
+    const ingestionJobs = await stack.redis.jobs("ingestion-queue");
+    expect(ingestionJobs.filter((item) => [ids.rootId, ids.llmId, ids.traceId].includes(item.data.payload.data.eventBodyId))).toEqual([]);
+  });
+
+  it("stores OTLP/JSON from Langfuse's endpoint as sent and passes the SDK and ingestion-version headers to the job", async () => {
+    const traceId = randomHex(16);
+    const data = resourceSpans([span({ traceId, spanId: randomHex(8), attributes: { "langfuse.observation.type": "generation", weird: ["x", "y"] } })]);
+    // Fields the daemon does not know must survive: the worker gets what the SDK sent.
+    (data[0] as Record<string, unknown>).schemaUrl = "https://opentelemetry.io/schemas/1.26.0";
+    const response = await fetch(`${stack.daemon.url("langfuse")}/api/public/otel/v1/traces`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: basicAuth(),
+        "x-langfuse-sdk-name": "python",
+        "x-langfuse-sdk-version": "4.0.1",
+        "x-langfuse-ingestion-version": "4",
+      },
+      body: toJson(data),
+    });
+    expect(response.status).toBe(200);
+    const stored = await exportsOfTrace(traceId);
+    expect(stored.map((item) => item.body)).toEqual([data]);
+    const [job] = await otelJobFor(stored[0]!.key);
+    expect(job!.data.payload).toMatchObject({ sdkName: "python", sdkVersion: "4.0.1", ingestionVersion: "4" });
+  });
+
+  it("stores OTLP/gRPC in the same shape as the same spans sent as JSON", async () => {
+    const traceId = randomHex(16);
+    const data = resourceSpans([
+      span({ traceId, spanId: randomHex(8), name: "grpc-root", attributes: { "user.id": "u-1", n: 3, ok: true, ratio: 0.5 } }),
+    ]);
+    const result = await exportOverGrpc(stack.daemon.url("otlp", "grpc"), toProtobuf(data), { authorization: basicAuth() });
+    expect(result.code).toBe(0);
+    const stored = await exportsOfTrace(traceId);
+    expect(stored.map((item) => item.body)).toEqual([data]);
+  });
+
+  it("refuses a whole export when a span has no usable ids, as Langfuse does, and stores nothing of it", async () => {
+    const traceId = randomHex(16);
+    const good = span({ traceId, spanId: randomHex(8) });
+    const bad = { ...span({ traceId }), spanId: undefined };
+    const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: basicAuth() },
+      body: toJson(resourceSpans([good, bad])),
+    });
+    expect(response.status).toBe(400);
+    const answer = (await response.json()) as { message: string };
+    expect(answer.message).toContain("Invalid OTLP trace export: 1 of 2 span(s) cannot be processed (spanId:absent x1)");
+    expect(answer.message).toContain("Instrumentation scopes: my-lib");
+    expect(await exportsOfTrace(traceId)).toEqual([]);
+  });
+
+  it("refuses spans sent with a bare public key (Bearer), which may only write scores", async () => {
+    const response = await fetch(`${stack.daemon.url("langfuse")}/api/public/otel/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TEST_KEYS.publicKey}` },
+      body: toJson(resourceSpans([span({ traceId: randomHex(16), spanId: randomHex(8) })])),
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it("samples whole traces by Langfuse's sha256 rule before storing", async () => {
+    // Langfuse's rule, written out independently: keep when sha256(traceId)[0:8] / 0xffffffff < rate.
+    const inSample = (traceId: string) => Number.parseInt(createHash("sha256").update(traceId).digest("hex").slice(0, 8), 16) / 0xffffffff < 0.5;
+    const traceIds = Array.from({ length: 24 }, () => randomHex(16));
+    const spans = traceIds.flatMap((traceId) => [span({ traceId, spanId: randomHex(8) }), span({ traceId, spanId: randomHex(8) })]);
+    const marker = randomHex(16);
+    const data = resourceSpans(spans, { name: marker, version: "1" });
+    const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: basicAuth("pk-lf-other", "sk-lf-other") },
+      body: toJson(data),
+    });
+    expect(response.status).toBe(200);
+    const kept = traceIds.filter(inSample);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(traceIds.length);
+    const stored = await exportsOfTrace(marker, "events/otel/project-other/");
+    expect(stored).toHaveLength(1);
+    const storedTraceIds = spansOf(stored[0]!.body).map((item) => item.traceId as string);
+    expect(storedTraceIds).toEqual(kept.flatMap((traceId) => [traceId, traceId]));
+  });
+
+  it("keeps native ingestion batches on the events pipeline", async () => {
+    const traceId = `native-${randomHex(4)}`;
+    const response = await fetch(`${stack.daemon.url("langfuse")}/api/public/ingestion`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: basicAuth() },
+      body: JSON.stringify({ batch: [{ id: `e-${traceId}`, type: "trace-create", timestamp: "2026-01-01T00:00:00Z", body: { id: traceId } }] }),
+    });
+    expect(response.status).toBe(207);
+    expect(await stack.s3.listKeys(`events/${TEST_KEYS.projectId}/trace/${traceId}/`)).toEqual([`events/${TEST_KEYS.projectId}/trace/${traceId}/e-${traceId}.json`]);
+    expect(await exportsOfTrace(traceId)).toEqual([]);
+  });
+});

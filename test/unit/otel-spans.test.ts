@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { otelObjectKey } from "../../src/model/blob-keys.js";
+import { InvalidDataError } from "../../src/pipeline/errors.js";
+import { ExportGroup } from "../../src/pipeline/export.js";
+import { FanoutConsumer } from "../../src/pipeline/fanout.js";
+import type { ConsumeResult, PayloadConsumer, RequestContext, TracePayload } from "../../src/pipeline/payload.js";
+import { SpanBatch, spanIdText } from "../../src/pipeline/span-batch.js";
+import { checkOtelExport } from "../../src/processors/validate/otel-spans.js";
+import { DeadLetters } from "../../src/spool/dead-letters.js";
+import { decodeRecord, encodeRecord } from "../../src/spool/record-codec.js";
+
+const CONTEXT: RequestContext = { receiver: "test", transport: "http", source: "otel", authorization: undefined, sdkName: "unknown", sdkVersion: "unknown", ingestionVersion: "" };
+
+function exportOf(...scopes: Array<Array<Record<string, unknown>>>): unknown[] {
+  return [{ resource: { attributes: [] }, scopeSpans: scopes.map((spans, index) => ({ scope: { name: `lib-${index}` }, spans })) }];
+}
+
+const good = (traceId: string, spanId: string) => ({ traceId, spanId, name: "op" });
+
+describe("Langfuse's check of raw OTLP exports", () => {
+  it("accepts ids as hex strings and in the byte forms Langfuse reads", () => {
+    expect(() =>
+      checkOtelExport(
+        exportOf([
+          good("aa", "bb"),
+          { traceId: new Uint8Array([1, 2]), spanId: [3, 4], parentSpanId: { type: "Buffer", data: [5] } },
+          { traceId: "aa", spanId: "cc", parentSpanId: "" },
+        ]),
+      ),
+    ).not.toThrow();
+  });
+
+  it("rejects the whole export, counting spans and naming each kind of problem and the scopes", () => {
+    const resourceSpans = exportOf(
+      [good("aa", "bb"), { traceId: "aa" }, { traceId: null, spanId: 7 }],
+      [{ traceId: "aa", spanId: "cc", attributes: { key: "x" } }, { traceId: "aa", spanId: "dd", events: [{ attributes: "no" }] }],
+    );
+    let error: unknown;
+    try {
+      checkOtelExport(resourceSpans);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidDataError);
+    expect((error as Error).message).toBe(
+      "Invalid OTLP trace export: 4 of 5 span(s) cannot be processed (spanId:absent x1, traceId:absent x1, spanId:not_an_id x1, attributes:not_an_array x1, events.attributes:not_an_array x1). " +
+        "Every span needs a traceId and a spanId; an exporter of OpenTelemetry logs or metrics pointed at the traces endpoint sends none. " +
+        "The entire export was rejected and no spans were ingested. Instrumentation scopes: lib-0, lib-1.",
+    );
+  });
+
+  it("rejects lists that are not lists at the resource and scope level", () => {
+    expect(() => checkOtelExport([{ scopeSpans: {} }])).toThrow("scopeSpans:not_an_array");
+    expect(() => checkOtelExport([{ scopeSpans: [{ spans: "x" }] }])).toThrow("spans:not_an_array");
+    expect(() => checkOtelExport([{ resource: { attributes: 1 }, scopeSpans: [] }])).toThrow("resource.attributes:not_an_array");
+    expect(() => checkOtelExport([null])).toThrow("resourceSpans[]:not_an_object");
+  });
+});
+
+describe("SpanBatch", () => {
+  it("removes spans, and the scopes and resources they leave empty, without touching what stays", () => {
+    const resourceSpans = [
+      { resource: { r: 1 }, scopeSpans: [{ scope: { name: "a" }, spans: [good("t1", "s1"), good("t2", "s2")] }, { scope: { name: "b" }, spans: [good("t2", "s3")] }] },
+      { resource: { r: 2 }, scopeSpans: [{ scope: { name: "c" }, spans: [good("t1", "s4")] }] },
+    ];
+    const untouched = structuredClone(resourceSpans);
+    const batch = new SpanBatch(CONTEXT, resourceSpans);
+    expect(batch.spanCount).toBe(4);
+    batch.retainSpans((span) => (span as { traceId: string }).traceId === "t1");
+    expect(batch.spanCount).toBe(2);
+    expect(batch.resourceSpans).toEqual([
+      { resource: { r: 1 }, scopeSpans: [{ scope: { name: "a" }, spans: [good("t1", "s1")] }] },
+      { resource: { r: 2 }, scopeSpans: [{ scope: { name: "c" }, spans: [good("t1", "s4")] }] },
+    ]);
+    // The request's own objects are not edited: a fanout copy or a retry sees the original.
+    expect(resourceSpans).toEqual(untouched);
+    expect(batch.resourceSpans[1]).toBe(resourceSpans[1]);
+  });
+
+  it("walks malformed structures without throwing", () => {
+    const batch = new SpanBatch(CONTEXT, [null, 3, { scopeSpans: "x" }, { scopeSpans: [null, { spans: {} }] }]);
+    expect(batch.spanCount).toBe(0);
+    expect(() => batch.retainSpans(() => false)).not.toThrow();
+  });
+
+  it("reads ids the way Langfuse's worker does", () => {
+    expect(spanIdText("0aF7")).toBe("0aF7");
+    expect(spanIdText(Buffer.from("0af7", "hex"))).toBe("0af7");
+    expect(spanIdText({ type: "Buffer", data: [10, 247] })).toBe("0af7");
+    expect(spanIdText([10, 247])).toBe("0af7");
+    expect(spanIdText([300])).toBeUndefined();
+    expect(spanIdText(12)).toBeUndefined();
+  });
+});
+
+describe("raw export objects", () => {
+  it("are keyed as Langfuse's web container keys them, in UTC", () => {
+    const key = otelObjectKey("events/", "p1", new Date("2026-03-04T05:06:59.999Z"), "5b3c2c9e-0000-4000-8000-000000000001");
+    expect(key).toEqual({
+      bucketPrefix: "events/otel/p1/2026/03/04/05/06/",
+      fileKey: "5b3c2c9e-0000-4000-8000-000000000001",
+      objectKey: "events/otel/p1/2026/03/04/05/06/5b3c2c9e-0000-4000-8000-000000000001.json",
+    });
+    // The worker's own parse rule for these keys.
+    expect(/^otel\/([^/]+)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/(\d{2})\/([^.]+)\.json$/.test(key.objectKey.slice("events/".length))).toBe(true);
+  });
+
+  it("keep their key through the spool and the dead-letter file, so a retry writes the same object", () => {
+    const group = ExportGroup.fromResourceSpans(exportOf([good("aa", "bb"), good("aa", "cc")]), 2, Date.UTC(2026, 0, 2, 3, 4));
+    const keyBefore = group.objectKey("", "p1", 2048).objectKey;
+    const context = { ...CONTEXT, authorization: undefined, scope: { projectId: "p1", accessLevel: "project" as const, publicKey: "pk" } };
+    const [restored] = decodeRecord(encodeRecord({ context, groups: [group] })).groups;
+    expect(restored!.objectKey("", "p1", 2048).objectKey).toBe(keyBefore);
+    expect(restored!.entityType).toBe("otel");
+    expect(restored!.eventCount).toBe(2);
+    expect(restored!.body.equals(group.body)).toBe(true);
+
+    const file = { deadLetteredAt: "", context, groups: [{ entityType: group.entityType, eventBodyId: "", firstEventId: group.firstEventId, firstEventType: "", exporter: "s3", reason: "x", events: JSON.parse(group.body.toString()) as unknown[], count: 2, receivedAt: group.receivedAt }] };
+    const [replayed] = DeadLetters.toRecord(file).groups;
+    expect(replayed!.objectKey("", "p1", 2048).objectKey).toBe(keyBefore);
+    expect(replayed!.body.equals(group.body)).toBe(true);
+  });
+});
+
+describe("routing by what a request carries", () => {
+  function recorder(name: string, seen: string[]): PayloadConsumer {
+    return {
+      admit: () => {},
+      consume: async (payload: TracePayload): Promise<ConsumeResult> => {
+        seen.push(`${name}:${payload.kind}`);
+        return { itemCount: 1, rejections: [], ignored: new Set() };
+      },
+    };
+  }
+  const otlp: TracePayload = { kind: "otlp", resourceSpans: [] };
+  const batch: TracePayload = { kind: "ingestion", events: [] };
+
+  it("sends spans to otel pipelines when there are any, batches to events pipelines", async () => {
+    const seen: string[] = [];
+    const fanout = new FanoutConsumer([
+      { type: "events", consumer: recorder("events", seen) },
+      { type: "otel", consumer: recorder("otel", seen) },
+    ]);
+    await fanout.consume(otlp, CONTEXT);
+    await fanout.consume(batch, CONTEXT);
+    expect(seen).toEqual(["otel:otlp", "events:ingestion"]);
+  });
+
+  it("converts spans in events pipelines when the receiver feeds no otel pipeline", async () => {
+    const seen: string[] = [];
+    const fanout = new FanoutConsumer([{ type: "events", consumer: recorder("events", seen) }]);
+    await fanout.consume(otlp, CONTEXT);
+    expect(seen).toEqual(["events:otlp"]);
+  });
+
+  it("refuses native batches with a clear error when only otel pipelines listen", async () => {
+    const fanout = new FanoutConsumer([{ type: "otel", consumer: recorder("otel", []) }]);
+    await expect(fanout.consume(batch, CONTEXT)).rejects.toThrow(/feeds only otel pipelines .* add an events pipeline/);
+  });
+});
