@@ -38,10 +38,13 @@ beforeAll(async () => {
   cluster = new Cluster(ports.map((port) => ({ host: "127.0.0.1", port })));
   await waitFor(async () => (await cluster.cluster("INFO")).includes("cluster_state:ok"), 15_000, "the cluster to be ready");
 
-  const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: "lf", spoolDirectory: join(folder, "spool") }).replace(
-    /    redis:\n      url: .*\n      key_prefix: lf\n/,
-    `    redis:\n      key_prefix: lf\n      cluster_nodes: [${ports.map((port) => `"127.0.0.1:${port}"`).join(", ")}]\n    shard_count: ${SHARDS}\n`,
-  );
+  const clusterRedis = `    redis:\n      key_prefix: lf\n      cluster_nodes: [${ports.map((port) => `"127.0.0.1:${port}"`).join(", ")}]\n    shard_count: ${SHARDS}\n`;
+  // OTLP on the otlp receiver is converted (events pipeline); on the langfuse receiver it takes the raw path.
+  const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: "lf", spoolDirectory: join(folder, "spool") })
+    .replace(/    redis:\n      url: .*\n      key_prefix: lf\n/, clusterRedis)
+    .replace("exporters:\n", `exporters:\n  langfuse_otel:\n${clusterRedis}`)
+    .replace("      receivers: [otlp, langfuse]\n", "      receivers: [otlp]\n")
+    .replace("  pipelines:\n", "  pipelines:\n    otel:\n      receivers: [langfuse]\n      processors: [auth, validate]\n      exporters: [s3, langfuse_otel]\n");
   daemon = await startDaemon(yaml);
 });
 
@@ -77,5 +80,27 @@ describe("Redis Cluster", () => {
     // Langfuse's prefix is prepended raw (no separator); one key per trace, on whichever master owns its slot.
     const seen = (await Promise.all(cluster.nodes("master").map((node) => node.keys("lflangfuse:project:*:trace:*:seen")))).flat();
     expect(seen).toHaveLength(4);
+  });
+
+  it("puts raw-export jobs on the sharded otel-ingestion-queue that Langfuse picks from project and file key", async () => {
+    const client = new AckingClient(() => `${daemon.url("langfuse")}/api/public/otel`);
+    for (let i = 0; i < 8; i += 1) expect(await client.send(2)).toBe(200);
+    await Promise.all(daemon.service.pipelines.map((pipeline) => pipeline.spool?.idle()));
+
+    const placed: Array<{ shard: number; fileKey: string }> = [];
+    for (let shard = 0; shard < SHARDS; shard += 1) {
+      const name = shard === 0 ? "otel-ingestion-queue" : `otel-ingestion-queue-${shard}`;
+      const ids = await cluster.lrange(`{lf:${name}}:${name}:wait`, 0, -1);
+      for (const id of ids) {
+        const data = JSON.parse((await cluster.hget(`{lf:${name}}:${name}:${id}`, "data"))!) as { payload: { data: { fileKey: string } } };
+        placed.push({ shard, fileKey: data.payload.data.fileKey });
+      }
+    }
+    expect(placed).toHaveLength(8);
+    for (const { shard, fileKey } of placed) {
+      expect(fileKey).toMatch(/^events\/otel\/project-test\//);
+      expect(shard).toBe(shardIndex(`${TEST_KEYS.projectId}-${fileKey}`, SHARDS));
+    }
+    expect(new Set(placed.map((item) => item.shard)).size).toBeGreaterThan(1);
   });
 });
