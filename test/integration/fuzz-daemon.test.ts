@@ -2,8 +2,9 @@
  * Fuzzing the running daemon over HTTP (fast-check, fixed seed): generated and corrupted OTLP
  * bodies (protobuf and JSON) and Langfuse ingestion batches. Every request gets a well-formed
  * answer with a status the protocol allows, the per-event results of a batch account for every
- * event, and the daemon still serves a good request afterwards. Run against the default order and
- * one where auth, sample and sort see the raw events before validate does.
+ * event, and the daemon still serves a good request afterwards. Run against the default order,
+ * one where auth, sample and sort see the raw events before validate does, and one where OTLP takes
+ * the raw path (otel pipeline: auth and sample see unchecked spans before validate).
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,8 +22,15 @@ const REORDERED = (yaml: string) =>
     .replace("  sort: {}\n", "  sort: {}\n  sample:\n    rates: { project-test: 0.5 }\n")
     .replace("processors: [validate, auth, sort, group]", "processors: [auth, sample, sort, validate, group]");
 
+const RAW = (yaml: string) => {
+  const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
+  return REORDERED(yaml)
+    .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n`)
+    .replace("  pipelines:\n", "  pipelines:\n    otel:\n      receivers: [otlp, langfuse]\n      processors: [auth, sample, validate]\n      exporters: [s3, langfuse_otel]\n");
+};
+
 beforeAll(async () => {
-  [stacks.default, stacks.reordered] = await Promise.all([startStack(), startStack({ configure: REORDERED })]);
+  [stacks.default, stacks.reordered, stacks.raw] = await Promise.all([startStack(), startStack({ configure: REORDERED }), startStack({ configure: RAW })]);
 });
 
 afterAll(async () => {
@@ -64,7 +72,7 @@ const ingestionBody = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 );
 
-describe.each(["default", "reordered"])("the daemon under fuzzed requests (%s order)", (order) => {
+describe.each(["default", "reordered", "raw"])("the daemon under fuzzed requests (%s order)", (order) => {
   const stack = { get daemon() { return stacks[order]!.daemon; } };
 
   it("answers every OTLP/HTTP body with an allowed status and a decodable body", async () => {
