@@ -154,6 +154,13 @@ export function decodeProtobufTraceRequest(body: Uint8Array): ResourceSpans[] {
  * hex strings verbatim); only the top-level shape is checked here.
  */
 export function decodeJsonTraceRequest(body: Buffer): unknown[] {
+  return decodeJsonTraceRequestWithBytes(body).resourceSpans;
+}
+
+/** `decodeJsonTraceRequest`, plus the array's own bytes when they can be cut out (see compactResourceSpans). */
+export function decodeJsonTraceRequestWithBytes(body: Buffer): { resourceSpans: unknown[]; resourceSpansJson?: Buffer } {
+  const compact = compactResourceSpans(body);
+  if (compact !== undefined) return compact;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
@@ -164,9 +171,31 @@ export function decodeJsonTraceRequest(body: Buffer): unknown[] {
     throw new InvalidDataError("the OTLP JSON body must be an object with a resourceSpans array");
   }
   const resourceSpans = (parsed as { resourceSpans?: unknown }).resourceSpans;
-  if (resourceSpans === undefined || resourceSpans === null) return [];
+  if (resourceSpans === undefined || resourceSpans === null) return { resourceSpans: [] };
   if (!Array.isArray(resourceSpans)) throw new InvalidDataError("resourceSpans must be an array");
-  return resourceSpans;
+  return { resourceSpans };
+}
+
+const RESOURCE_SPANS_OPENING = Buffer.from('{"resourceSpans":');
+
+/**
+ * For the compact `{"resourceSpans":[...]}` body that OpenTelemetry's exporters send: the array,
+ * parsed from its own bytes, and those bytes, so a raw-path export can store them as received
+ * instead of serialising the parsed array again. Parsing the cut-out bytes on their own proves
+ * they are exactly one JSON value (a body with a repeated key fails here and takes the general
+ * path). Undefined for any other shape: other keys, whitespace, a byte-order mark.
+ */
+function compactResourceSpans(body: Buffer): { resourceSpans: unknown[]; resourceSpansJson: Buffer } | undefined {
+  if (body.length < RESOURCE_SPANS_OPENING.length + 3 || body[body.length - 1] !== 0x7d /* } */) return undefined;
+  if (!body.subarray(0, RESOURCE_SPANS_OPENING.length).equals(RESOURCE_SPANS_OPENING)) return undefined;
+  const bytes = body.subarray(RESOURCE_SPANS_OPENING.length, body.length - 1);
+  if (bytes[0] !== 0x5b /* [ */) return undefined;
+  try {
+    const resourceSpans = JSON.parse(bytes.toString("utf8")) as unknown;
+    return Array.isArray(resourceSpans) ? { resourceSpans, resourceSpansJson: bytes } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface PartialSuccess {

@@ -9,8 +9,11 @@
 export type IngestionSource = "otel" | "api";
 
 export type TracePayload =
-  /** OTLP trace data: the `resourceSpans` array in the shape of src/model/otlp.ts. */
-  | { kind: "otlp"; resourceSpans: unknown[] }
+  /**
+   * OTLP trace data: the `resourceSpans` array in the shape of src/model/otlp.ts, and for OTLP/JSON
+   * bodies of the usual compact shape the array's bytes as received (the raw path stores them).
+   */
+  | { kind: "otlp"; resourceSpans: unknown[]; resourceSpansJson?: Buffer | undefined }
   /** A Langfuse ingestion batch (`POST /api/public/ingestion`), events unchecked. */
   | { kind: "ingestion"; events: unknown[] };
 

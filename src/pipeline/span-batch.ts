@@ -31,6 +31,7 @@ export class SpanBatch {
    * removed, so the stored object holds nothing the worker would skip anyway.
    */
   retainSpans(keep: (span: unknown) => boolean): void {
+    const before = this.resourceSpans;
     const resources: unknown[] = [];
     for (const resource of this.resourceSpans) {
       const scopes = arrayField(resource, "scopeSpans");
@@ -52,7 +53,9 @@ export class SpanBatch {
       if (keptScopes.length === scopes.length && keptScopes.every((scope, index) => scope === scopes[index])) resources.push(resource);
       else if (keptScopes.length > 0) resources.push({ ...(resource as object), scopeSpans: keptScopes });
     }
-    this.resourceSpans = resources;
+    // Unchanged stays the same array, so the pipeline knows the request's own bytes still describe it.
+    const unchanged = resources.length === before.length && resources.every((resource, index) => resource === before[index]);
+    if (!unchanged) this.resourceSpans = resources;
   }
 
   /** Counts spans that leave the batch as successes without being exported. */

@@ -57,13 +57,13 @@ afterAll(async () => {
 
 const randomHex = (bytes: number) => randomBytes(bytes).toString("hex");
 
-/** The stored exports whose spans belong to `traceId`, with their keys. */
-async function exportsOfTrace(traceId: string, prefix = OTEL_PREFIX): Promise<Array<{ key: string; body: unknown[] }>> {
+/** The stored exports whose spans belong to `traceId`, with their keys and text. */
+async function exportsOfTrace(traceId: string, prefix = OTEL_PREFIX): Promise<Array<{ key: string; body: unknown[]; text: string }>> {
   const found = [];
   for (const key of await stack.s3.listKeys(prefix)) {
     const { body, contentType } = await stack.s3.getObject(key);
     expect(contentType).toBe("application/json");
-    if (body.includes(traceId)) found.push({ key, body: JSON.parse(body) as unknown[] });
+    if (body.includes(traceId)) found.push({ key, body: JSON.parse(body) as unknown[], text: body });
   }
   return found;
 }
@@ -147,6 +147,8 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     const data = resourceSpans([span({ traceId, spanId: randomHex(8), attributes: { "langfuse.observation.type": "generation", weird: ["x", "y"] } })]);
     // Fields the daemon does not know must survive: the worker gets what the SDK sent.
     (data[0] as Record<string, unknown>).schemaUrl = "https://opentelemetry.io/schemas/1.26.0";
+    // An escape that a re-serialisation would not reproduce: the stored bytes are the request's own.
+    const requestText = toJson(data).toString().replace('"svc"', '"sv\\u0063"');
     const response = await fetch(`${stack.daemon.url("langfuse")}/api/public/otel/v1/traces`, {
       method: "POST",
       headers: {
@@ -156,11 +158,12 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
         "x-langfuse-sdk-version": "4.0.1",
         "x-langfuse-ingestion-version": "4",
       },
-      body: toJson(data),
+      body: requestText,
     });
     expect(response.status).toBe(200);
     const stored = await exportsOfTrace(traceId);
     expect(stored.map((item) => item.body)).toEqual([data]);
+    expect(stored[0]!.text).toBe(requestText.slice('{"resourceSpans":'.length, -1));
     const [job] = await otelJobFor(stored[0]!.key);
     expect(job!.data.payload).toMatchObject({ sdkName: "python", sdkVersion: "4.0.1", ingestionVersion: "4" });
   });

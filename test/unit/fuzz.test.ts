@@ -16,7 +16,7 @@ import { z } from "zod";
 import { ConfigError } from "../../src/config/problems.js";
 import { loadConfigText } from "../../src/config/load.js";
 import { convertResourceSpans } from "../../src/conversion/convert.js";
-import { decodeJsonTraceRequest, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
+import { decodeJsonTraceRequest, decodeJsonTraceRequestWithBytes, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
 import { ExportTraceServiceRequest } from "../../src/otlp/schema.js";
 import { InvalidDataError } from "../../src/pipeline/errors.js";
 import { jsonSchema, jsonSchemaReference } from "../../src/processors/validate/primitives.js";
@@ -220,6 +220,35 @@ describe("OTLP decoders", () => {
       }),
       PARAMETERS,
     );
+  });
+
+  it("json: the bytes kept for the raw path are exactly the array the body holds", () => {
+    // Compact bodies, bodies with a repeated key or trailing members, and arbitrary text after the prefix.
+    const text = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify({ resourceSpans: v })),
+      fc.tuple(fc.array(fc.jsonValue({ maxDepth: 2 })), fc.jsonValue({ maxDepth: 2 })).map(([a, b]) => `{"resourceSpans":${JSON.stringify(a)},"resourceSpans":${JSON.stringify(b)}}`),
+      fc.tuple(fc.array(fc.jsonValue({ maxDepth: 2 })), fc.string()).map(([a, tail]) => `{"resourceSpans":${JSON.stringify(a)}${tail}}`),
+      fc.string().map((tail) => `{"resourceSpans":[${tail}]}`),
+    );
+    fc.assert(
+      fc.property(text, (body) => {
+        let reference: unknown;
+        try {
+          reference = decodeJsonTraceRequest(Buffer.from(body));
+        } catch {
+          expect(() => decodeJsonTraceRequestWithBytes(Buffer.from(body))).toThrow(InvalidDataError);
+          return;
+        }
+        const { resourceSpans, resourceSpansJson } = decodeJsonTraceRequestWithBytes(Buffer.from(body));
+        expect(resourceSpans).toEqual(reference);
+        if (resourceSpansJson !== undefined) expect(JSON.parse(resourceSpansJson.toString("utf8"))).toEqual(reference);
+      }),
+      PARAMETERS,
+    );
+    // The repeated key: JSON.parse keeps the last value; the cut-out bytes would hold both.
+    const repeated = decodeJsonTraceRequestWithBytes(Buffer.from('{"resourceSpans":[1],"resourceSpans":[2]}'));
+    expect(repeated).toEqual({ resourceSpans: [2] });
+    expect(decodeJsonTraceRequestWithBytes(Buffer.from('{"resourceSpans":[{"a":"\\u00e9"}]}')).resourceSpansJson?.toString()).toBe('[{"a":"\\u00e9"}]');
   });
 });
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { decodeJsonTraceRequest, decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
+import { decodeJsonTraceRequestWithBytes, decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
@@ -54,13 +54,13 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress);
     const body = await readRequestBody(request, options.maxBodyBytes);
-    const resourceSpans = format === "protobuf" ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
+    const { resourceSpans, resourceSpansJson } = format === "protobuf" ? { resourceSpans: decodeProtobufTraceRequest(body), resourceSpansJson: undefined } : decodeJsonTraceRequestWithBytes(body);
     if (resourceSpans.length === 0) {
       send(response, 200, format, encodeExportResponse(format));
       recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
-    const result = await options.consumer.consume({ kind: "otlp", resourceSpans }, context);
+    const result = await options.consumer.consume({ kind: "otlp", resourceSpans, resourceSpansJson }, context);
     send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
     recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { result });
   } catch (error) {
