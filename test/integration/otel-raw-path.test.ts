@@ -94,7 +94,7 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
 
     const stored = await exportsOfTrace(ids.traceId);
     expect(stored).toHaveLength(1);
-    const [{ key, body }] = stored as [{ key: string; body: unknown[] }];
+    const { key, body } = stored[0]!;
     expect(key).toMatch(KEY_PATTERN);
     // The OTLP/JSON shape with hex ids, which Langfuse's worker reads as it reads JSON exports.
     expect(body).toMatchObject([

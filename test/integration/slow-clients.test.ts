@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "node:net";
 import { startStack, type TestStack } from "../support/stack.js";
+import { basicAuth } from "../support/daemon.js";
+import { exportOverGrpc } from "../support/grpc.js";
+import { resourceSpans, span, toProtobuf } from "../support/otlp.js";
 
 /** Slow or silent clients cannot hold a receiver's sockets longer than the configured timeouts. */
 let stack: TestStack;
@@ -78,6 +81,43 @@ describe("idle gRPC connections", () => {
       client.close();
     } finally {
       await idle.stop();
+    }
+  });
+});
+
+describe("gRPC streams left open", () => {
+  it("are reset after max_connection_age plus its grace, and new calls still work", async () => {
+    const aged = await startStack({
+      configure: (yaml) => yaml.replace("grpc: { endpoint: 127.0.0.1:0 }", "grpc: { endpoint: 127.0.0.1:0, max_connection_age: 300ms, max_connection_age_grace: 300ms }"),
+    });
+    try {
+      const { connect: connectHttp2 } = await import("node:http2");
+      const session = connectHttp2(aged.daemon.url("otlp", "grpc").replace("grpc://", "http://"));
+      session.on("error", () => {});
+      // A call whose request never ends: headers and part of a message sent, the rest never.
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("error", () => {});
+      stream.write(Buffer.from([0, 0, 0, 0, 10]));
+      const startedAt = Date.now();
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 10_000);
+        stream.on("close", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      expect(closed).toBe(true);
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      session.destroy();
+      const result = await exportOverGrpc(aged.daemon.url("otlp", "grpc"), toProtobuf(resourceSpans([span()])), { authorization: basicAuth() });
+      expect(result.code).toBe(0);
+    } finally {
+      await aged.stop();
     }
   });
 });

@@ -22,6 +22,14 @@ export const otlpConfigSchema = z
         max_concurrent_streams: integer({ min: 1, max: 10_000 }).default(100),
         /** A connection without calls for this long is closed (GOAWAY), so idle clients do not pile up. */
         max_connection_idle: durationMs.default(300_000),
+        /**
+         * Every connection is asked to reconnect (GOAWAY) after this long, and its calls get
+         * `max_connection_age_grace` to finish before it is closed: a call whose request never
+         * completes (a stream left open) cannot hold the server for longer. Clients reconnect
+         * transparently.
+         */
+        max_connection_age: durationMs.default(30 * 60_000),
+        max_connection_age_grace: durationMs.default(60_000),
       }))
       .optional(),
     http: nullAsEmpty(z
@@ -60,6 +68,8 @@ class OtlpReceiver implements Receiver {
         tls: config.grpc.tls,
         maxConcurrentStreams: config.grpc.max_concurrent_streams,
         maxConnectionIdleMs: config.grpc.max_connection_idle,
+        maxConnectionAgeMs: config.grpc.max_connection_age,
+        maxConnectionAgeGraceMs: config.grpc.max_connection_age_grace,
         consumer,
         logger: settings.logger,
       });

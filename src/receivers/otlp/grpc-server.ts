@@ -35,6 +35,8 @@ export interface GrpcServerOptions {
   tls?: TlsConfig;
   maxConcurrentStreams?: number;
   maxConnectionIdleMs?: number;
+  maxConnectionAgeMs?: number;
+  maxConnectionAgeGraceMs?: number;
   maxMessageBytes: number;
   consumer: PayloadConsumer;
   logger: Logger;
@@ -52,6 +54,8 @@ export class OtlpGrpcServer {
       "grpc.max_send_message_length": 4 * 1024 * 1024,
       "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 100,
       "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? 300_000,
+      "grpc.max_connection_age_ms": options.maxConnectionAgeMs ?? 30 * 60_000,
+      "grpc.max_connection_age_grace_ms": options.maxConnectionAgeGraceMs ?? 60_000,
     });
     this.#server.addService(traceService, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
