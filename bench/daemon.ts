@@ -1,7 +1,8 @@
 /**
  * The daemon under test, started as users start it (`node dist/src/cli.js run --config ...`) in
  * its own process, pinned to one core when `taskset` exists, with a generated config: OTLP gRPC +
- * HTTP on free ports, [validate, auth, sort, group] → [s3, bullmq], the spool on (fsync) in a
+ * HTTP on free ports, an events pipeline [validate, auth, sort, group] → [s3, bullmq] or the raw
+ * path, an otel pipeline [auth, validate] → [s3, langfuse_otel], the spool on (fsync) in a
  * temporary folder, health on port 0, logs at warn.
  */
 import type { ChildProcess } from "node:child_process";
@@ -10,6 +11,7 @@ import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { PathKind } from "./settings.js";
 import { freePort, onCleanup, pinning, processCpuMicros, processMemoryBytes, ROOT, sleep, spawnTracked, stopProcess } from "./procs.js";
 
 export const PUBLIC_KEY = "pk-lf-bench";
@@ -29,6 +31,7 @@ export interface DaemonOptions {
   cpuProfDir?: string | undefined;
   /** Worker processes (`service.workers`); with more than one the daemon is not pinned. */
   workers?: number;
+  path?: PathKind;
 }
 
 export interface Daemon {
@@ -65,7 +68,7 @@ exporters:
     force_path_style: true
     access_key_id: S3RVER
     secret_access_key: S3RVER
-  bullmq:
+  ${options.path === "raw" ? "langfuse_otel" : "bullmq"}:
     redis:
       url: ${options.redisUrl}
       key_prefix: ${options.keyPrefix}
@@ -81,10 +84,17 @@ service:
     directory: ${JSON.stringify(spoolDirectory)}${process.env.BENCH_SPOOL_EXTRA ? `\n    ${process.env.BENCH_SPOOL_EXTRA}` : ""}
     fsync: true
   pipelines:
-    events:
+${
+  options.path === "raw"
+    ? `    otel:
+      receivers: [otlp]
+      processors: [auth, validate]
+      exporters: [s3, langfuse_otel]`
+    : `    events:
       receivers: [otlp]
       processors: [validate, auth, sort, group]
-      exporters: [s3, bullmq]
+      exporters: [s3, bullmq]`
+}
 `;
 }
 

@@ -59,11 +59,11 @@ export class BenchRedis {
   }
 
   /** Jobs on `<prefix>:ingestion-queue`: `wait` list (OTLP jobs have delay 0) plus the delayed set. */
-  async queuedJobs(keyPrefix: string): Promise<number> {
+  async queuedJobs(keyPrefix: string, queue = "ingestion-queue"): Promise<number> {
     const [[, waiting], [, delayed]] = (await this.client
       .pipeline()
-      .llen(`${keyPrefix}:ingestion-queue:wait`)
-      .zcard(`${keyPrefix}:ingestion-queue:delayed`)
+      .llen(`${keyPrefix}:${queue}:wait`)
+      .zcard(`${keyPrefix}:${queue}:delayed`)
       .exec()) as [[null, number], [null, number]];
     this.#count("llen");
     this.#count("zcard");

@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: every scenario ({http-protobuf, http-json, grpc} × {sink, s3rver}) against a
+ * `npm run bench`: every scenario ({events, raw} path × {http-protobuf, http-json, grpc} × {sink, s3rver}) against a
  * freshly started daemon, then the in-process floors; prints one markdown table to stdout and
  * writes it to bench/results/latest.md. Progress goes to stderr. Every process, temporary folder
  * and Redis key the run creates is removed on exit, also after a failure or Ctrl-C.
  *
  * Knobs (environment): BENCH_WARMUP_S, BENCH_WINDOW_S, BENCH_OPEN_S, BENCH_DRAIN_TIMEOUT_S,
  * BENCH_CONCURRENCY, BENCH_FLOOR_S, BENCH_FLOOR_PUTS, BENCH_FLOOR_JOBS, BENCH_ENCODINGS,
- * BENCH_TARGETS, BENCH_FLOORS=0, BENCH_CPU_PROF_DIR, BENCH_REDIS_URL.
+ * BENCH_TARGETS, BENCH_PATHS, BENCH_FLOORS=0, BENCH_CPU_PROF_DIR, BENCH_REDIS_URL.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import { runFloors, type Floor } from "./floors.js";
 import { machineCpuTicks, onCleanup, pinning, ROOT, runCleanups, startWorker } from "./procs.js";
 import { BenchRedis } from "./redis.js";
 import { runScenario, type ScenarioResult } from "./scenario.js";
-import { ENCODINGS, settings, TARGETS, type Encoding, type TargetKind } from "./settings.js";
+import { ENCODINGS, PATHS, settings, TARGETS, type Encoding, type PathKind, type TargetKind } from "./settings.js";
 import { renderReport, type Machine } from "./table.js";
 
 /** Set by the first SIGINT/SIGTERM: nothing new starts after it. */
@@ -52,6 +52,7 @@ async function main(): Promise<number> {
   if (!existsSync(join(ROOT, "dist/src/cli.js"))) throw new Error("dist/src/cli.js is missing: run `npm run build` first (npm run bench does)");
   const encodings = selected<Encoding>(settings.encodings, ENCODINGS, "encoding");
   const targets = selected<TargetKind>(settings.targets, TARGETS, "target");
+  const paths = selected<PathKind>(settings.paths, PATHS, "path");
 
   const redis = new BenchRedis(settings.redisUrl);
   try {
@@ -71,16 +72,19 @@ async function main(): Promise<number> {
 
   const scenarios: ScenarioResult[] = [];
   const skipped: string[] = [];
-  for (const target of targets) {
-    for (const encoding of encodings) {
-      if (interruptedAt !== 0) return 130;
-      log(`scenario ${encoding} → ${target}`);
-      try {
-        scenarios.push(await runScenario(encoding, target, load, redis, log));
-      } catch (error) {
-        const message = (error as Error).message;
-        log(`scenario ${encoding} → ${target} FAILED: ${message}`);
-        skipped.push(`${encoding} → ${target} failed (${message.split("\n")[0]})`);
+  for (const path of paths) {
+    for (const target of targets) {
+      for (const encoding of encodings) {
+        if (interruptedAt !== 0) return 130;
+        const label = `${path} path: ${encoding} → ${target}`;
+        log(`scenario ${label}`);
+        try {
+          scenarios.push(await runScenario(encoding, target, load, redis, log, 1, path));
+        } catch (error) {
+          const message = (error as Error).message;
+          log(`scenario ${label} FAILED: ${message}`);
+          skipped.push(`${label} failed (${message.split("\n")[0]})`);
+        }
       }
     }
   }
@@ -88,7 +92,7 @@ async function main(): Promise<number> {
   // machine the load generator, the sink and Redis share those cores, so this is a lower bound.
   for (const workers of settings.workerCounts) {
     if (interruptedAt !== 0) return 130;
-    if (!targets.includes("sink") || !encodings.includes("http-protobuf")) break;
+    if (!targets.includes("sink") || !encodings.includes("http-protobuf") || !paths.includes("events")) break;
     log(`scenario http-protobuf → sink with ${workers} workers`);
     try {
       scenarios.push(await runScenario("http-protobuf", "sink", load, redis, log, workers));

@@ -14,10 +14,11 @@ import { AUTHORIZATION, HELPER_CPU, startDaemon, type Daemon } from "./daemon.js
 import type { LoadResult, LoadTarget } from "./load.js";
 import { onCleanup, processCpuMicros, sleep, startWorker, wallMs, type Worker } from "./procs.js";
 import { BenchRedis, commandDelta, uniquePrefix } from "./redis.js";
-import { settings, type Encoding, type TargetKind } from "./settings.js";
+import { settings, type Encoding, type PathKind, type TargetKind } from "./settings.js";
 import type { SinkStats } from "./sink.js";
 
 export interface ScenarioResult {
+  path: PathKind;
   encoding: Encoding;
   target: TargetKind;
   workers: number;
@@ -72,15 +73,22 @@ interface ExportCounts {
   target: SinkStats;
 }
 
+/** What one request becomes: 110 objects and jobs on the events path (with `group`), one of each on the raw path. */
+function exportsPerRequest(path: PathKind): { objects: number; queue: string } {
+  return path === "raw" ? { objects: 1, queue: "otel-ingestion-queue" } : { objects: BLOBS_PER_REQUEST, queue: "ingestion-queue" };
+}
+
 class ExportWatch {
   constructor(
     private readonly target: Worker,
     private readonly redis: BenchRedis,
     private readonly keyPrefix: string,
+    private readonly queue: string,
+    private readonly objectsPerRequest: number,
   ) {}
 
   async counts(): Promise<ExportCounts> {
-    const [target, jobs] = await Promise.all([this.target.ask<SinkStats>({ cmd: "stats" }), this.redis.queuedJobs(this.keyPrefix)]);
+    const [target, jobs] = await Promise.all([this.target.ask<SinkStats>({ cmd: "stats" }), this.redis.queuedJobs(this.keyPrefix, this.queue)]);
     return { puts: target.puts, jobs, at: wallMs(), target };
   }
 
@@ -101,7 +109,7 @@ class ExportWatch {
       await sleep(20);
       if (finished) break;
       const [progress, target] = await Promise.all([load.ask<{ ok: number }>({ cmd: "progress" }), this.target.ask<SinkStats>({ cmd: "stats" })]);
-      const backlogSpans = progress.ok * SPANS_PER_REQUEST - ((target.puts - basePuts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
+      const backlogSpans = progress.ok * SPANS_PER_REQUEST - ((target.puts - basePuts) / this.objectsPerRequest) * SPANS_PER_REQUEST;
       const shouldOpen = backlogSpans <= settings.maxBacklogSpans;
       if (shouldOpen !== open && !finished) {
         open = shouldOpen;
@@ -139,8 +147,10 @@ export async function runScenario(
   redis: BenchRedis,
   log: (line: string) => void,
   workers = 1,
+  path: PathKind = "events",
 ): Promise<ScenarioResult> {
-  const keyPrefix = uniquePrefix(`${encoding}-${targetKind}`);
+  const keyPrefix = uniquePrefix(`${path}-${encoding}-${targetKind}`);
+  const { objects: perRequest, queue } = exportsPerRequest(path);
   const forgetKeys = onCleanup(`delete Redis keys ${keyPrefix}*`, async () => {
     await redis.deletePrefix(keyPrefix);
   });
@@ -154,15 +164,16 @@ export async function runScenario(
       keyPrefix,
       cpuProfDir: settings.cpuProfDir,
       workers,
+      path,
     });
     const loadTarget: LoadTarget = { encoding, httpPort: daemon.httpPort, grpcPort: daemon.grpcPort, authorization: AUTHORIZATION };
-    const watch = new ExportWatch(target, redis, keyPrefix);
+    const watch = new ExportWatch(target, redis, keyPrefix, queue, perRequest);
     const closed = (durationMs: number, basePuts: number) =>
       watch.paced(load, { cmd: "closed", target: loadTarget, concurrency: settings.concurrency, durationMs }, basePuts);
 
     // Warm-up, then let the exports catch up so the window starts with an empty spool.
     const warm = await closed(settings.warmupMs, 0);
-    const warmDrain = await watch.until(warm.ok * BLOBS_PER_REQUEST, warm.ok * BLOBS_PER_REQUEST);
+    const warmDrain = await watch.until(warm.ok * perRequest, warm.ok * perRequest);
     if (!warmDrain.settled) log(`  warm-up backlog did not drain within ${settings.drainTimeoutMs / 1000} s; the window starts with a backlog`);
 
     // Measured window.
@@ -177,8 +188,8 @@ export async function runScenario(
     const cpuBefore = daemon.cpuMicros();
     const window = await closed(settings.windowMs, start.puts);
     const atStop = await watch.counts();
-    const wantPuts = start.puts + window.ok * BLOBS_PER_REQUEST;
-    const wantJobs = start.jobs + window.ok * BLOBS_PER_REQUEST;
+    const wantPuts = start.puts + window.ok * perRequest;
+    const wantJobs = start.jobs + window.ok * perRequest;
     const drained = await watch.until(wantPuts, wantJobs);
     const cpuAfter = daemon.cpuMicros();
     const redisCpuAfter = redisCpu();
@@ -186,10 +197,10 @@ export async function runScenario(
     const statsAfter = await redis.commandStats();
 
     const spans = window.ok * SPANS_PER_REQUEST;
-    const exportedSpans = drained.settled ? spans : ((drained.puts - start.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
+    const exportedSpans = drained.settled ? spans : ((drained.puts - start.puts) / perRequest) * SPANS_PER_REQUEST;
     const intervalMs = drained.at - window.startedAt;
     const sustained = exportedSpans / (intervalMs / 1000);
-    const exportedAtStop = ((atStop.puts - start.puts) / BLOBS_PER_REQUEST) * SPANS_PER_REQUEST;
+    const exportedAtStop = ((atStop.puts - start.puts) / perRequest) * SPANS_PER_REQUEST;
     const redisDelta = commandDelta(statsBefore, statsAfter, ownBefore, ownAfter);
     log(
       `  window: ${spans} spans acked in ${((window.endedAt - window.startedAt) / 1000).toFixed(1)} s, ` +
@@ -204,10 +215,11 @@ export async function runScenario(
     const requestsPerSecond = Math.max(0.5, sustained / 2 / SPANS_PER_REQUEST);
     const openStart = await watch.counts();
     const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
-    const openDrain = await watch.until(openStart.puts + open.ok * BLOBS_PER_REQUEST, openStart.jobs + open.ok * BLOBS_PER_REQUEST);
+    const openDrain = await watch.until(openStart.puts + open.ok * perRequest, openStart.jobs + open.ok * perRequest);
     log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
 
     const result: ScenarioResult = {
+      path,
       encoding,
       target: targetKind,
       workers,

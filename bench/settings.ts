@@ -42,6 +42,8 @@ export const settings = {
   floorJobs: integer("BENCH_FLOOR_JOBS", 10000),
   /** Which encodings and S3 targets to run (comma lists), e.g. BENCH_ENCODINGS=grpc BENCH_TARGETS=sink. */
   encodings: list("BENCH_ENCODINGS", ["http-protobuf", "http-json", "grpc"]),
+  /** `events`: spans converted here ([validate, auth, sort, group] → [s3, bullmq]); `raw`: the otel pipeline ([auth, validate] → [s3, langfuse_otel]). */
+  paths: list("BENCH_PATHS", ["events", "raw"]),
   targets: list("BENCH_TARGETS", ["sink", "s3rver"]),
   /** Extra runs of http-protobuf → sink with this many worker processes, unpinned ("" for none). */
   workerCounts: list("BENCH_WORKERS", ["2"]).map(Number).filter((count) => count > 1),
@@ -60,6 +62,8 @@ export const settings = {
 
 export type Encoding = "http-protobuf" | "http-json" | "grpc";
 export type TargetKind = "sink" | "s3rver";
+export type PathKind = "events" | "raw";
 
 export const ENCODINGS: readonly Encoding[] = ["http-protobuf", "http-json", "grpc"];
 export const TARGETS: readonly TargetKind[] = ["sink", "s3rver"];
+export const PATHS: readonly PathKind[] = ["events", "raw"];

@@ -43,7 +43,7 @@ function scenarioRow(result: ScenarioResult): string[] {
   if (openFailed) notes.push(`open-loop refusals: ${openFailed}`);
   if (result.open.lateStarts > 0) notes.push(`${result.open.lateStarts} open-loop send${result.open.lateStarts === 1 ? "" : "s"} started > 5 ms late`);
   return [
-    `${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`,
+    `${result.path === "raw" ? "raw path: " : ""}${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`,
     `${integer(result.sustainedSpansPerSecond)} spans/s`,
     `${fixed(result.daemonCpuMicrosPerSpan, 0)} µs/span`,
     `${fixed(result.open.p50Ms, 1)} / ${fixed(result.open.p99Ms, 1)} ms`,
@@ -57,13 +57,9 @@ function floorRow(floor: Floor): string[] {
   return [floor.name, floor.throughput, `${fixed(floor.cpuMicros, floor.cpuMicros < 10 ? 2 : 0)} µs/${floor.unit}`, "—", "—", "—", floor.note];
 }
 
-function notImplementedRow(): string[] {
-  return ["langfuse_otel (raw path)", "n/a (not implemented)", "n/a", "n/a", "n/a", "n/a", "exporter planned (README: Langfuse v4 direct OTel path)"];
-}
-
 export function renderReport(machine: Machine, scenarios: readonly ScenarioResult[], floors: readonly Floor[], skipped: readonly string[]): string {
   const header = ["scenario", "sustained (exported)", "daemon CPU", "latency p50 / p99 @ ½ rate", "peak RSS", "objects / jobs / Redis calls per span", "notes"];
-  const rows = [...scenarios.map(scenarioRow), notImplementedRow(), ...floors.map(floorRow)];
+  const rows = [...scenarios.map(scenarioRow), ...floors.map(floorRow)];
   const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
   const out: string[] = [];
   out.push("# langfuse-otel-receiver benchmark", "");
@@ -82,7 +78,7 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
     "- **sustained (exported)**: spans acknowledged during the closed-loop window ÷ (window start → the moment the last of their S3 objects and BullMQ jobs existed). The daemon acknowledges once data is in its spool, so this counts exports, not acknowledgements; \"acked\" in the notes is the acknowledgement rate alone.",
     "- **daemon CPU**: utime+stime of the daemon process (/proc/<pid>/stat) over the same interval ÷ spans; \"% of a core\" = CPU time ÷ wall time. Near 100 % the daemon itself is the limit; well below, something else is (S3 target, Redis, fsync, the load generator).",
     "- **latency**: open loop at half the sustained rate, measured from each request's scheduled start (no coordinated omission), until the 200 / gRPC OK, i.e. until the data is fsynced in the spool.",
-    "- **objects / jobs / Redis calls per span**: S3 PUTs counted by the target, jobs added to `<prefix>:ingestion-queue:wait` + `:delayed`, and the server's `INFO commandstats` calls delta, which counts the commands run inside BullMQ's Lua scripts too; \"sent\" is what the daemon itself sent (EVALSHA per job, SET per new trace; BullMQ's addBulk pipelines a record's EVALSHAs into one write). The bench's own commands are subtracted; other clients of the same Redis are not. 1.10 objects and jobs per span is expected: 100 observations + 10 traces per request with `group`.",
+    "- **objects / jobs / Redis calls per span**: S3 PUTs counted by the target, jobs added to `<prefix>:ingestion-queue:wait` + `:delayed`, and the server's `INFO commandstats` calls delta, which counts the commands run inside BullMQ's Lua scripts too; \"sent\" is what the daemon itself sent (EVALSHA per job, SET per new trace; BullMQ's addBulk pipelines a record's EVALSHAs into one write). The bench's own commands are subtracted; other clients of the same Redis are not. 1.10 objects and jobs per span is expected on the events path: 100 observations + 10 traces per request with `group`; the raw path (`otel` pipeline, `s3` + `langfuse_otel`, jobs on `otel-ingestion-queue`) writes 0.01: one object and one job per request.",
     "- **floors**: in-process micro-benchmarks in the bench's own process; CPU µs per unit from process.cpuUsage().",
   );
   return `${out.join("\n")}\n`;
