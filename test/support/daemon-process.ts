@@ -44,6 +44,11 @@ export class DaemonProcess {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${this.output}`);
   }
 
+  /** The main process's id, while it runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Sends a signal without waiting (SIGHUP: reload). */
   signal(signal: NodeJS.Signals): void {
     this.#child?.kill(signal);
