@@ -82,7 +82,7 @@ export class EventsPipeline extends PipelineBase {
       const records = payload.events.map((event, origin) => ({ event: event as IngestionEvent, origin }));
       return { records, itemCount: payload.events.length, rejections: [] };
     }
-    const converted = convertResourceSpans(payload.resourceSpans, this.#parts.conversion);
+    const converted = convertResourceSpans(payload.request.resourceSpans, this.#parts.conversion);
     const records = converted.events.map(({ event, spanIndex, shallowTrace }) => ({ event, origin: spanIndex, shallowTrace }));
     const rejections = converted.rejectedSpans.map(
       ({ spanIndex, reason }): ItemRejection => ({ origin: spanIndex, status: 400, message: "Invalid span", error: reason }),

@@ -39,12 +39,9 @@ export class ExportGroup {
     readonly receivedAt: number = 0,
   ) {}
 
-  /**
-   * A request's resource spans as one object named by a fresh uuid, as Langfuse's web container
-   * stores them; `json`, when given, is their JSON text as received, stored as is.
-   */
-  static fromResourceSpans(resourceSpans: readonly unknown[], spanCount: number, receivedAt: number, json?: Buffer): ExportGroup {
-    return new ExportGroup("otel", "", randomUUID(), "", json ?? Buffer.from(JSON.stringify(resourceSpans), "utf8"), spanCount, receivedAt);
+  /** A request's resource spans (their JSON text) as one object named by a fresh uuid, as Langfuse's web container stores them. */
+  static fromResourceSpansJson(json: Buffer, spanCount: number, receivedAt: number): ExportGroup {
+    return new ExportGroup("otel", "", randomUUID(), "", json, spanCount, receivedAt);
   }
 
   /** The object's key under a blob exporter's prefix; the same on every export attempt of this group. */

@@ -49,7 +49,7 @@ export class FanoutConsumer implements PayloadConsumer {
     }
     if (targets.length === 1) return targets[0]!.consume(payload, context);
     const settled = await Promise.allSettled(
-      targets.map((consumer, index) => consumer.consume(index === 0 ? payload : structuredClone(payload), context)),
+      targets.map((consumer, index) => consumer.consume(index === 0 ? payload : copyOf(payload), context)),
     );
     const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
     if (errors.length > 0) {
@@ -69,4 +69,9 @@ export class FanoutConsumer implements PayloadConsumer {
 
 function severity(error: unknown): number {
   return isPipelineError(error) ? (SEVERITY[error.intent] ?? 0) : 3;
+}
+
+/** Each pipeline gets its own copy: processors edit events in place. */
+function copyOf(payload: TracePayload): TracePayload {
+  return payload.kind === "otlp" ? { kind: "otlp", request: payload.request.clone() } : structuredClone(payload);
 }

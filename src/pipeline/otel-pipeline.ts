@@ -22,8 +22,7 @@ export class OtelPipeline extends PipelineBase {
     }
     // Each pipeline resolves its own scope; the receiver's context stays untouched.
     const context: RequestContext = { ...requestContext };
-    const received = payload.resourceSpans;
-    const batch = new SpanBatch(context, received);
+    const batch = new SpanBatch(context, payload.request);
     const itemCount = batch.spanCount;
     for (const { id, processor } of this.processors) {
       const drops = new Map(batch.drops);
@@ -37,9 +36,7 @@ export class OtelPipeline extends PipelineBase {
     }
     const spanCount = batch.spanCount;
     if (spanCount > 0) {
-      // Spans as received (nothing dropped) from a compact OTLP/JSON body: store the request's own bytes.
-      const asReceived = batch.resourceSpans === received ? payload.resourceSpansJson : undefined;
-      const group = ExportGroup.fromResourceSpans(batch.resourceSpans, spanCount, Date.now(), asReceived);
+      const group = ExportGroup.fromResourceSpansJson(batch.serialise(), spanCount, Date.now());
       try {
         await this.deliver(context as RequestContext & { scope: ProjectScope }, [group]);
       } catch (error) {

@@ -1,3 +1,5 @@
+import type { OtlpTraceRequest } from "../otlp/trace-request.js";
+
 /**
  * The narrow interface between receivers and pipelines. A receiver decodes a request into a
  * payload, describes where it came from in a RequestContext, and hands both to a PayloadConsumer.
@@ -9,11 +11,8 @@
 export type IngestionSource = "otel" | "api";
 
 export type TracePayload =
-  /**
-   * OTLP trace data: the `resourceSpans` array in the shape of src/model/otlp.ts, and for OTLP/JSON
-   * bodies of the usual compact shape the array's bytes as received (the raw path stores them).
-   */
-  | { kind: "otlp"; resourceSpans: unknown[]; resourceSpansJson?: Buffer | undefined }
+  /** OTLP trace data: decoded to the shape of src/model/otlp.ts on demand. */
+  | { kind: "otlp"; request: OtlpTraceRequest }
   /** A Langfuse ingestion batch (`POST /api/public/ingestion`), events unchecked. */
   | { kind: "ingestion"; events: unknown[] };
 

@@ -1,39 +1,126 @@
+import { decodeProtobufTraceRequest } from "../otlp/codec.js";
+import { transcodeTraceRequest, type TranscodedRequest } from "../otlp/protobuf-json.js";
+import type { OtlpTraceRequest } from "../otlp/trace-request.js";
+import { checkOtelExport } from "../processors/validate/otel-spans.js";
 import type { DropReason } from "./batch.js";
 import type { RequestContext } from "./payload.js";
+import { spanIdText } from "../model/span-ids.js";
 
 /**
- * The spans of one request inside an `otel` pipeline: the `resourceSpans` array as it will be
- * stored, in the OTLP/JSON shape of src/model/otlp.ts. Processors may remove spans; what is left
- * is written as one object. Before `validate` the structure is unchecked, so everything here
- * walks it defensively.
+ * The spans of one request inside an `otel` pipeline, stored at the end as one JSON object (the
+ * `resourceSpans` array in the OTLP/JSON shape of src/model/otlp.ts). Processors count spans,
+ * keep or drop them by trace id, and check them; nothing else is needed of the data, so protobuf
+ * requests are never turned into objects when the transcoder can read them: their JSON is written
+ * straight from the bytes (src/otlp/protobuf-json.ts). Everything else (OTLP/JSON, protobuf the
+ * transcoder leaves alone, a check that needs the details) works on objects. Before `validate`
+ * the structure is unchecked, so the object side walks it defensively.
  */
 export class SpanBatch {
   readonly drops = new Map<DropReason, number>();
+  #objects: unknown[] | undefined;
+  /** The objects' JSON text as received, while no span was dropped. */
+  #receivedJson: Buffer | undefined;
+  #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined } | undefined;
 
   constructor(
     readonly context: RequestContext,
-    public resourceSpans: unknown[],
-  ) {}
+    request: OtlpTraceRequest,
+  ) {
+    if (request.protobuf !== undefined) {
+      try {
+        this.#protobuf = { bytes: request.protobuf, transcoded: transcodeTraceRequest(request.protobuf), kept: undefined };
+        return;
+      } catch {
+        // Unusual encodings take the object path, whose decoder accepts or refuses the body.
+      }
+    }
+    this.#objects = request.resourceSpans;
+    this.#receivedJson = request.json;
+  }
 
   get spanCount(): number {
+    const protobuf = this.#protobuf;
+    if (protobuf) return protobuf.kept ? protobuf.kept.filter(Boolean).length : protobuf.transcoded.spans.length;
     let count = 0;
-    for (const spans of this.#spanLists()) count += spans.length;
+    for (const spans of spanLists(this.#objects!)) count += spans.length;
     return count;
   }
 
-  /** Every span object, in request order. */
-  *spans(): IterableIterator<unknown> {
-    for (const spans of this.#spanLists()) yield* spans;
+  /**
+   * Keeps the spans for which `keep(traceId)` is true (the trace id as the worker reads it;
+   * undefined when absent). Scopes and resources left without spans are removed, so the stored
+   * object holds nothing the worker would skip anyway. Returns how many spans were dropped.
+   */
+  retainByTraceId(keep: (traceId: string | undefined) => boolean): number {
+    const protobuf = this.#protobuf;
+    if (protobuf) {
+      const kept = protobuf.transcoded.spans.map((span, index) => (protobuf.kept?.[index] ?? true) && keep(span.traceId));
+      const dropped = kept.filter((value) => !value).length - (protobuf.kept ? protobuf.kept.filter((value) => !value).length : 0);
+      if (kept.some((value) => !value)) protobuf.kept = kept;
+      return dropped;
+    }
+    let dropped = 0;
+    this.#retainObjects((span) => {
+      if (keep(spanIdText((span as { traceId?: unknown } | null)?.traceId))) return true;
+      dropped += 1;
+      return false;
+    });
+    return dropped;
   }
 
   /**
-   * Keeps the spans for which `keep` returns true. Scopes and resources left without spans are
-   * removed, so the stored object holds nothing the worker would skip anyway.
+   * Langfuse's check of a raw export (see processors/validate/otel-spans.ts). Protobuf requests
+   * can only fail it by a missing id; those are checked as objects, for the same message.
    */
-  retainSpans(keep: (span: unknown) => boolean): void {
-    const before = this.resourceSpans;
+  check(): void {
+    const protobuf = this.#protobuf;
+    if (protobuf) {
+      const incomplete = protobuf.transcoded.spans.some((span, index) => !span.complete && (protobuf.kept?.[index] ?? true));
+      if (!incomplete) return;
+      this.#toObjects();
+    }
+    checkOtelExport(this.#objects!);
+  }
+
+  /** The JSON text to store: the array of the resource spans that are left. */
+  serialise(): Buffer {
+    const protobuf = this.#protobuf;
+    if (protobuf) {
+      if (protobuf.kept === undefined) return protobuf.transcoded.json;
+      let index = 0;
+      const kept = protobuf.kept;
+      return transcodeTraceRequest(protobuf.bytes, () => kept[index++]!).json;
+    }
+    return this.#receivedJson ?? Buffer.from(JSON.stringify(this.#objects), "utf8");
+  }
+
+  /** The resource spans that are left, as objects (tests and the object path). */
+  get resourceSpans(): unknown[] {
+    this.#toObjects();
+    return this.#objects!;
+  }
+
+  /** Counts spans that leave the batch as successes without being exported. */
+  drop(reason: DropReason, count = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + count);
+  }
+
+  #toObjects(): void {
+    const protobuf = this.#protobuf;
+    if (!protobuf) return;
+    this.#protobuf = undefined;
+    this.#objects = decodeProtobufTraceRequest(protobuf.bytes);
+    if (protobuf.kept) {
+      let index = 0;
+      const kept = protobuf.kept;
+      this.#retainObjects(() => kept[index++]!);
+    }
+  }
+
+  #retainObjects(keep: (span: unknown) => boolean): void {
+    const before = this.#objects!;
     const resources: unknown[] = [];
-    for (const resource of this.resourceSpans) {
+    for (const resource of before) {
       const scopes = arrayField(resource, "scopeSpans");
       if (scopes === undefined) {
         resources.push(resource);
@@ -53,22 +140,19 @@ export class SpanBatch {
       if (keptScopes.length === scopes.length && keptScopes.every((scope, index) => scope === scopes[index])) resources.push(resource);
       else if (keptScopes.length > 0) resources.push({ ...(resource as object), scopeSpans: keptScopes });
     }
-    // Unchanged stays the same array, so the pipeline knows the request's own bytes still describe it.
     const unchanged = resources.length === before.length && resources.every((resource, index) => resource === before[index]);
-    if (!unchanged) this.resourceSpans = resources;
+    if (unchanged) return;
+    this.#objects = resources;
+    // The received bytes no longer describe what is left.
+    this.#receivedJson = undefined;
   }
+}
 
-  /** Counts spans that leave the batch as successes without being exported. */
-  drop(reason: DropReason, count = 1): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + count);
-  }
-
-  *#spanLists(): IterableIterator<unknown[]> {
-    for (const resource of this.resourceSpans) {
-      for (const scope of arrayField(resource, "scopeSpans") ?? []) {
-        const spans = arrayField(scope, "spans");
-        if (spans !== undefined) yield spans;
-      }
+function* spanLists(resourceSpans: readonly unknown[]): IterableIterator<unknown[]> {
+  for (const resource of resourceSpans) {
+    for (const scope of arrayField(resource, "scopeSpans") ?? []) {
+      const spans = arrayField(scope, "spans");
+      if (spans !== undefined) yield spans;
     }
   }
 }
@@ -77,21 +161,4 @@ function arrayField(value: unknown, field: string): unknown[] | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const inner = (value as Record<string, unknown>)[field];
   return Array.isArray(inner) ? inner : undefined;
-}
-
-/**
- * A span id as Langfuse's worker reads it: strings unchanged (OTLP/JSON hex), byte forms (a
- * Node Buffer serialised as `{type: "Buffer", data}`, a byte array) as lower-case hex.
- * Undefined for anything else.
- */
-export function spanIdText(id: unknown): string | undefined {
-  if (typeof id === "string") return id;
-  if (id instanceof Uint8Array) return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
-  const bytes = Array.isArray(id) ? id : isBufferJson(id) ? id.data : undefined;
-  if (bytes === undefined || !bytes.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) return undefined;
-  return Buffer.from(bytes as number[]).toString("hex");
-}
-
-export function isBufferJson(value: unknown): value is { type: "Buffer"; data: unknown[] } {
-  return typeof value === "object" && value !== null && (value as { type?: unknown }).type === "Buffer" && Array.isArray((value as { data?: unknown }).data);
 }

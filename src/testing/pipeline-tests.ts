@@ -12,6 +12,7 @@ import { isPipelineError } from "../pipeline/errors.js";
 import type { EventsProcessor } from "../pipeline/component.js";
 import type { RequestContext } from "../pipeline/payload.js";
 import { SpanBatch } from "../pipeline/span-batch.js";
+import { OtlpTraceRequest } from "../otlp/trace-request.js";
 
 /**
  * `langfuse-otel-receiver test`: unit tests for a pipeline's processors, like Vector's. Each
@@ -129,7 +130,7 @@ export async function runPipelineTests(testFile: string, configOverride?: string
       if (!("otlp" in testCase.input)) found.push(`pipeline ${pipeline.id} carries OTLP spans: give input.otlp`);
       else if (testCase.expect.events || testCase.expect.rejected) found.push("expect.events and expect.rejected apply to events pipelines; an otel pipeline passes spans, checked with expect.count");
       else {
-        const batch = new SpanBatch(context, structuredClone(testCase.input.otlp.resourceSpans));
+        const batch = new SpanBatch(context, OtlpTraceRequest.fromObjects(structuredClone(testCase.input.otlp.resourceSpans)));
         const refusal = await runProcessors(chosen, (processor) => processor.processSpans!(batch));
         checkRefusal(refusal, testCase.expect.refused, found);
         if (refusal === undefined && testCase.expect.count !== undefined && batch.spanCount !== testCase.expect.count) found.push(`expected ${testCase.expect.count} spans, got ${batch.spanCount}`);

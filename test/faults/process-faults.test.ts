@@ -104,7 +104,8 @@ describe("the daemon process under faults", () => {
       const restarted = new DaemonProcess(file);
       const restartedAt = Date.now();
       await restarted.start();
-      expect(restarted.output).toContain("exporting them first");
+      // Each worker logs its own start: the one whose spool holds the records may come second.
+      await waitFor(() => restarted.output.includes("exporting them first"), 10_000, "the restarted daemon to find the spooled records");
       await waitFor(async () => (await checkDelivery(s3, redis, acknowledged, TEST_KEYS.projectId)).missing.length === 0, 30_000, "the spool to be replayed");
       console.log(`sigkill: ${acknowledged.size} acknowledged spans exported ${Date.now() - restartedAt} ms after the restart`);
       expect((await checkDelivery(s3, redis, acknowledged, TEST_KEYS.projectId)).dangling).toEqual([]);

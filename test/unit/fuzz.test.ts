@@ -17,6 +17,9 @@ import { ConfigError } from "../../src/config/problems.js";
 import { loadConfigText } from "../../src/config/load.js";
 import { convertResourceSpans } from "../../src/conversion/convert.js";
 import { decodeJsonTraceRequest, decodeJsonTraceRequestWithBytes, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
+import { transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
+import { OtlpTraceRequest } from "../../src/otlp/trace-request.js";
+import { SpanBatch } from "../../src/pipeline/span-batch.js";
 import { ExportTraceServiceRequest } from "../../src/otlp/schema.js";
 import { InvalidDataError } from "../../src/pipeline/errors.js";
 import { jsonSchema, jsonSchemaReference } from "../../src/processors/validate/primitives.js";
@@ -154,6 +157,25 @@ function toProtobufShape(resourceSpans: unknown): unknown {
   });
 }
 
+/** Flipped bits, cuts and inserted bytes at arbitrary places of an encoded request. */
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+);
+
+function damaged(original: Buffer, mutations: ReadonlyArray<{ kind: "flip" | "cut" | "insert"; at: number; bits?: number; bytes?: Uint8Array }>): Buffer {
+  let bytes = Buffer.from(original);
+  for (const m of mutations) {
+    if (bytes.length === 0) break;
+    const at = m.at % bytes.length;
+    if (m.kind === "flip") bytes[at] = bytes[at]! ^ m.bits!;
+    else if (m.kind === "cut") bytes = bytes.subarray(0, at);
+    else bytes = Buffer.concat([bytes.subarray(0, at), m.bytes!, bytes.subarray(at)]);
+  }
+  return bytes;
+}
+
 function encodeRequest(resourceSpans: unknown): Uint8Array {
   const message = ExportTraceServiceRequest.fromObject({ resourceSpans: toProtobufShape(resourceSpans) });
   return ExportTraceServiceRequest.encode(message).finish();
@@ -174,21 +196,9 @@ describe("OTLP decoders", () => {
   });
 
   it("protobuf: valid requests with flipped, cut or inserted bytes decode or fail with InvalidDataError", () => {
-    const mutation = fc.oneof(
-      fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
-      fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }),
-      fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    );
     fc.assert(
       fc.property(otlpResourceSpans, fc.array(mutation, { minLength: 1, maxLength: 4 }), (resourceSpans, mutations) => {
-        let bytes = Buffer.from(encodeRequest(resourceSpans));
-        for (const m of mutations) {
-          if (bytes.length === 0) break;
-          const at = m.at % bytes.length;
-          if (m.kind === "flip") bytes[at] = bytes[at]! ^ m.bits;
-          else if (m.kind === "cut") bytes = bytes.subarray(0, at);
-          else bytes = Buffer.concat([bytes.subarray(0, at), m.bytes, bytes.subarray(at)]);
-        }
+        const bytes = damaged(Buffer.from(encodeRequest(resourceSpans)), mutations);
         let decoded: unknown;
         const ended = outcome(() => {
           decoded = decodeProtobufTraceRequest(bytes);
@@ -196,6 +206,76 @@ describe("OTLP decoders", () => {
         expect(["returned", InvalidDataError.name]).toContain(ended);
         // Whatever decodes must convert without throwing: the converter's promise.
         if (ended === "returned") expect(outcome(() => convertResourceSpans(decoded))).toBe("returned");
+      }),
+      PARAMETERS,
+    );
+  });
+
+  it("protobuf → JSON transcoder: an intact request gives exactly the object path's JSON", () => {
+    fc.assert(
+      fc.property(otlpResourceSpans, (resourceSpans) => {
+        const bytes = Buffer.from(encodeRequest(resourceSpans));
+        const reference = JSON.parse(JSON.stringify(decodeProtobufTraceRequest(bytes))) as unknown;
+        const transcoded = transcodeTraceRequest(bytes);
+        expect(JSON.parse(transcoded.json.toString("utf8"))).toEqual(reference);
+        const spans = resourceSpans.flatMap((r) => (r.scopeSpans ?? []).flatMap((s) => s.spans ?? []));
+        expect(transcoded.spans).toHaveLength(spans.length);
+      }),
+      PARAMETERS,
+    );
+  });
+
+  it("protobuf → JSON transcoder: any Unicode text, control characters, quotes and backslashes survive exactly", () => {
+    const text = fc.oneof(fc.string({ unit: "grapheme" }), fc.string({ unit: "binary-ascii" }), fc.constantFrom('"', "\\", "\u0000", "\u2028", "é\"\\\n\t\u0001😀"));
+    const spanWithText = fc.record({ traceId: hexId(16), spanId: hexId(8), name: text, attributes: fc.array(fc.record({ key: text, value: fc.record({ stringValue: text }) }), { maxLength: 3 }) });
+    fc.assert(
+      fc.property(fc.array(spanWithText, { minLength: 1, maxLength: 4 }), text, (spans, scopeName) => {
+        const bytes = Buffer.from(encodeRequest([{ scopeSpans: [{ scope: { name: scopeName }, spans }] }]));
+        const reference = JSON.parse(JSON.stringify(decodeProtobufTraceRequest(bytes))) as unknown;
+        let transcoded: string;
+        try {
+          transcoded = transcodeTraceRequest(bytes).json.toString("utf8");
+        } catch (error) {
+          // Only a leading byte-order mark, which protobufjs drops, is left to the object path.
+          expect((error as Error).message).toBe("BOM");
+          return;
+        }
+        expect(JSON.parse(transcoded)).toEqual(reference);
+      }),
+      PARAMETERS,
+    );
+  });
+
+  it("protobuf → JSON transcoder: on damaged bytes it either refuses or agrees with the object path", () => {
+    fc.assert(
+      fc.property(otlpResourceSpans, fc.array(mutation, { minLength: 1, maxLength: 3 }), (resourceSpans, mutations) => {
+        const bytes = damaged(Buffer.from(encodeRequest(resourceSpans)), mutations);
+        let transcoded: string;
+        try {
+          transcoded = transcodeTraceRequest(bytes).json.toString("utf8");
+        } catch (error) {
+          // Refusing is always allowed: the pipeline then takes the object path.
+          expect(error).toBeInstanceOf(Unsupported);
+          return;
+        }
+        const reference = JSON.parse(JSON.stringify(decodeProtobufTraceRequest(bytes))) as unknown;
+        expect(JSON.parse(transcoded)).toEqual(reference);
+      }),
+      PARAMETERS,
+    );
+  });
+
+  it("protobuf → JSON transcoder: sampling by trace id keeps the same spans, scopes and resources as on objects", () => {
+    fc.assert(
+      fc.property(otlpResourceSpans, fc.integer({ min: 0, max: 3 }), (resourceSpans, salt) => {
+        const bytes = Buffer.from(encodeRequest(resourceSpans));
+        const keep = (traceId: string | undefined) => traceId === undefined || (traceId.length + salt) % 3 !== 0;
+        const context = { receiver: "t", transport: "http" as const, source: "otel" as const, authorization: undefined, sdkName: "", sdkVersion: "", ingestionVersion: "" };
+        const onObjects = new SpanBatch(context, OtlpTraceRequest.fromObjects(decodeProtobufTraceRequest(bytes)));
+        const onBytes = new SpanBatch(context, OtlpTraceRequest.fromProtobuf(bytes));
+        expect(onBytes.retainByTraceId(keep)).toBe(onObjects.retainByTraceId(keep));
+        expect(onBytes.spanCount).toBe(onObjects.spanCount);
+        expect(JSON.parse(onBytes.serialise().toString("utf8"))).toEqual(JSON.parse(onObjects.serialise().toString("utf8")));
       }),
       PARAMETERS,
     );

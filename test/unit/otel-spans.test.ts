@@ -4,7 +4,9 @@ import { InvalidDataError } from "../../src/pipeline/errors.js";
 import { ExportGroup } from "../../src/pipeline/export.js";
 import { FanoutConsumer } from "../../src/pipeline/fanout.js";
 import type { ConsumeResult, PayloadConsumer, RequestContext, TracePayload } from "../../src/pipeline/payload.js";
-import { SpanBatch, spanIdText } from "../../src/pipeline/span-batch.js";
+import { spanIdText } from "../../src/model/span-ids.js";
+import { OtlpTraceRequest } from "../../src/otlp/trace-request.js";
+import { SpanBatch } from "../../src/pipeline/span-batch.js";
 import { checkOtelExport } from "../../src/processors/validate/otel-spans.js";
 import { DeadLetters } from "../../src/spool/dead-letters.js";
 import { decodeRecord, encodeRecord } from "../../src/spool/record-codec.js";
@@ -64,9 +66,9 @@ describe("SpanBatch", () => {
       { resource: { r: 2 }, scopeSpans: [{ scope: { name: "c" }, spans: [good("t1", "s4")] }] },
     ];
     const untouched = structuredClone(resourceSpans);
-    const batch = new SpanBatch(CONTEXT, resourceSpans);
+    const batch = new SpanBatch(CONTEXT, OtlpTraceRequest.fromObjects(resourceSpans));
     expect(batch.spanCount).toBe(4);
-    batch.retainSpans((span) => (span as { traceId: string }).traceId === "t1");
+    expect(batch.retainByTraceId((traceId) => traceId === "t1")).toBe(2);
     expect(batch.spanCount).toBe(2);
     expect(batch.resourceSpans).toEqual([
       { resource: { r: 1 }, scopeSpans: [{ scope: { name: "a" }, spans: [good("t1", "s1")] }] },
@@ -78,9 +80,9 @@ describe("SpanBatch", () => {
   });
 
   it("walks malformed structures without throwing", () => {
-    const batch = new SpanBatch(CONTEXT, [null, 3, { scopeSpans: "x" }, { scopeSpans: [null, { spans: {} }] }]);
+    const batch = new SpanBatch(CONTEXT, OtlpTraceRequest.fromObjects([null, 3, { scopeSpans: "x" }, { scopeSpans: [null, { spans: {} }] }]));
     expect(batch.spanCount).toBe(0);
-    expect(() => batch.retainSpans(() => false)).not.toThrow();
+    expect(() => batch.retainByTraceId(() => false)).not.toThrow();
   });
 
   it("reads ids the way Langfuse's worker does", () => {
@@ -106,7 +108,7 @@ describe("raw export objects", () => {
   });
 
   it("keep their key through the spool and the dead-letter file, so a retry writes the same object", () => {
-    const group = ExportGroup.fromResourceSpans(exportOf([good("aa", "bb"), good("aa", "cc")]), 2, Date.UTC(2026, 0, 2, 3, 4));
+    const group = ExportGroup.fromResourceSpansJson(Buffer.from(JSON.stringify(exportOf([good("aa", "bb"), good("aa", "cc")]))), 2, Date.UTC(2026, 0, 2, 3, 4));
     const keyBefore = group.objectKey("", "p1", 2048).objectKey;
     const context = { ...CONTEXT, authorization: undefined, scope: { projectId: "p1", accessLevel: "project" as const, publicKey: "pk" } };
     const [restored] = decodeRecord(encodeRecord({ context, groups: [group] })).groups;
@@ -132,7 +134,7 @@ describe("routing by what a request carries", () => {
       },
     };
   }
-  const otlp: TracePayload = { kind: "otlp", resourceSpans: [] };
+  const otlp: TracePayload = { kind: "otlp", request: OtlpTraceRequest.fromObjects([]) };
   const batch: TracePayload = { kind: "ingestion", events: [] };
 
   it("sends spans to otel pipelines when there are any, batches to events pipelines", async () => {

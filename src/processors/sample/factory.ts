@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { traceIdForSampling } from "../../model/events.js";
 import type { EventBatch } from "../../pipeline/batch.js";
-import { spanIdText, type SpanBatch } from "../../pipeline/span-batch.js";
+import type { SpanBatch } from "../../pipeline/span-batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
 import { numeric } from "../../config/units.js";
 import { isTraceInSample } from "./decision.js";
@@ -50,14 +50,8 @@ export const sampleProcessorFactory: ProcessorFactory<typeof sampleConfigSchema>
       processSpans(batch: SpanBatch): void {
         const rate = rates.get(batch.context.scope?.projectId ?? "");
         if (rate === undefined) return;
-        let dropped = 0;
-        batch.retainSpans((span) => {
-          const traceId = spanIdText((span as { traceId?: unknown } | null)?.traceId);
-          if (traceId === undefined || isTraceInSample(traceId, rate)) return true;
-          dropped += 1;
-          return false;
-        });
-        const total = batch.spanCount + dropped;
+        const total = batch.spanCount;
+        const dropped = batch.retainByTraceId((traceId) => traceId === undefined || isTraceInSample(traceId, rate));
         metrics.langfuseSampling.inc({ sampling_decision: "in" }, total - dropped);
         metrics.langfuseSampling.inc({ sampling_decision: "out" }, dropped);
         batch.drop("sampled", dropped);

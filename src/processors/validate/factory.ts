@@ -2,7 +2,6 @@ import { z } from "zod";
 import type { EventBatch } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
 import type { SpanBatch } from "../../pipeline/span-batch.js";
-import { checkOtelExport } from "./otel-spans.js";
 import { validateIngestionEvent } from "./schema.js";
 
 export const validateConfigSchema = z.strictObject({});
@@ -42,7 +41,7 @@ export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSch
       });
     },
     processSpans(batch: SpanBatch): void {
-      checkOtelExport(batch.resourceSpans);
+      batch.check();
     },
   }),
 };

@@ -1,5 +1,5 @@
 import { InvalidDataError } from "../../pipeline/errors.js";
-import { isBufferJson } from "../../pipeline/span-batch.js";
+import { isBufferJson } from "../../model/span-ids.js";
 
 /**
  * Langfuse's check of a raw OTLP export before it stores it for the worker: every span needs a

@@ -1,6 +1,7 @@
 import { Metadata, Server, status as grpcStatus, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus } from "../../otlp/codec.js";
+import { encodeExportResponse, encodeRpcStatus } from "../../otlp/codec.js";
+import { OtlpTraceRequest } from "../../otlp/trace-request.js";
 import type { Endpoint } from "../../config/units.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus } from "../edge-status.js";
@@ -77,13 +78,13 @@ export class OtlpGrpcServer {
     try {
       this.#options.consumer.admit();
       const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(call.getPeer()));
-      const resourceSpans = decodeProtobufTraceRequest(call.request);
-      if (resourceSpans.length === 0) {
+      const request = OtlpTraceRequest.fromProtobuf(call.request);
+      if (request.isEmpty()) {
         callback(null, encodeExportResponse("protobuf"));
         recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { empty: true });
         return;
       }
-      const result = await this.#options.consumer.consume({ kind: "otlp", resourceSpans }, context);
+      const result = await this.#options.consumer.consume({ kind: "otlp", request }, context);
       callback(null, encodeExportResponse("protobuf", partialSuccessOf(result)));
       recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { result });
     } catch (error) {

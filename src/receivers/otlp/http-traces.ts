@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { decodeJsonTraceRequestWithBytes, decodeProtobufTraceRequest, encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
+import { OtlpTraceRequest } from "../../otlp/trace-request.js";
+import { decodeJsonTraceRequestWithBytes, encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
@@ -24,6 +25,11 @@ function formatOf(contentType: string | undefined): OtlpFormat | undefined {
   if (value.includes("application/x-protobuf")) return "protobuf";
   if (value.includes("application/json")) return "json";
   return undefined;
+}
+
+function jsonRequest(body: Buffer): OtlpTraceRequest {
+  const { resourceSpans, resourceSpansJson } = decodeJsonTraceRequestWithBytes(body);
+  return OtlpTraceRequest.fromObjects(resourceSpans, resourceSpansJson);
 }
 
 function send(response: ServerResponse, status: number, format: OtlpFormat, body: Buffer, headers: Record<string, string> = {}): void {
@@ -54,13 +60,13 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress);
     const body = await readRequestBody(request, options.maxBodyBytes);
-    const { resourceSpans, resourceSpansJson } = format === "protobuf" ? { resourceSpans: decodeProtobufTraceRequest(body), resourceSpansJson: undefined } : decodeJsonTraceRequestWithBytes(body);
-    if (resourceSpans.length === 0) {
+    const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : jsonRequest(body);
+    if (traces.isEmpty()) {
       send(response, 200, format, encodeExportResponse(format));
       recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
-    const result = await options.consumer.consume({ kind: "otlp", resourceSpans, resourceSpansJson }, context);
+    const result = await options.consumer.consume({ kind: "otlp", request: traces }, context);
     send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
     recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { result });
   } catch (error) {

@@ -1,0 +1,591 @@
+import { isUtf8 } from "node:buffer";
+
+/**
+ * OTLP/protobuf `ExportTraceServiceRequest` bytes straight to the JSON text of its `resourceSpans`
+ * array, in the shape `decodeProtobufTraceRequest` + `JSON.stringify` produce (ids as lower-case
+ * hex, 64-bit integers as decimal strings, bytes values as base64, fields present on the wire
+ * only), without building objects: strings are copied as UTF-8 bytes with JSON escaping. The raw
+ * OTel path stores this text; building objects and serialising them cost ~50 us of ~100 us per
+ * LLM-sized span.
+ *
+ * It handles what encoders write. Anything else (invalid UTF-8, a singular field twice, a repeated
+ * field split by other fields, a wire type that does not match the field, groups, entity refs,
+ * oversized varints, truncation) throws `Unsupported`, and the caller takes the object path, which
+ * decodes with protobufjs and either succeeds or reports the body as invalid. A fuzz property
+ * checks that whenever this succeeds its text parses to exactly what the object path produces.
+ */
+export class Unsupported extends Error {}
+
+export interface SpanSummary {
+  /** The trace id as the worker reads it (hex); undefined when absent. */
+  traceId: string | undefined;
+  /** Both ids present (Langfuse refuses exports with a span that lacks one). */
+  complete: boolean;
+}
+
+export interface TranscodedRequest {
+  /** The JSON text of the resourceSpans array (kept spans only). */
+  json: Buffer;
+  /** Every span of the request (kept or not), in order. */
+  spans: SpanSummary[];
+}
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+const ESCAPES: Record<number, string> = { 0x22: '\\"', 0x5c: "\\\\", 0x08: "\\b", 0x0c: "\\f", 0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t" };
+
+class Output {
+  buffer: Buffer;
+  position = 0;
+
+  constructor(sizeHint: number) {
+    this.buffer = Buffer.allocUnsafe(Math.max(1024, sizeHint));
+  }
+
+  reserve(bytes: number): void {
+    if (this.position + bytes <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.position + bytes));
+    this.buffer.copy(next, 0, 0, this.position);
+    this.buffer = next;
+  }
+
+  byte(value: number): void {
+    this.reserve(1);
+    this.buffer[this.position++] = value;
+  }
+
+  /** ASCII text (numbers, hex, base64, escapes); short ones byte by byte, which beats Buffer#write's overhead. */
+  text(value: string): void {
+    const length = value.length;
+    this.reserve(length);
+    if (length > 64) {
+      this.position += this.buffer.write(value, this.position, "latin1");
+      return;
+    }
+    const buffer = this.buffer;
+    let position = this.position;
+    for (let index = 0; index < length; index += 1) buffer[position++] = value.charCodeAt(index);
+    this.position = position;
+  }
+
+  /** A JSON string from valid UTF-8 bytes: copied, with `"`, `\` and control characters escaped. */
+  string(source: Buffer, start: number, end: number): void {
+    this.reserve(end - start + 2);
+    this.buffer[this.position++] = 0x22;
+    let copyFrom = start;
+    for (let index = start; index < end; index += 1) {
+      const byte = source[index]!;
+      if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) continue;
+      this.#copy(source, copyFrom, index);
+      const escape = ESCAPES[byte] ?? `\\u00${HEX[byte]}`;
+      this.text(escape);
+      copyFrom = index + 1;
+    }
+    this.#copy(source, copyFrom, end);
+    this.byte(0x22);
+  }
+
+  #copy(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (length <= 0) return;
+    this.reserve(length + 1);
+    const buffer = this.buffer;
+    if (length > 48) buffer.set(source.subarray(start, end), this.position);
+    else for (let index = 0; index < length; index += 1) buffer[this.position + index] = source[start + index]!;
+    this.position += length;
+  }
+
+  /** Pre-encoded ASCII (object keys). */
+  bytes(value: Uint8Array): void {
+    this.#copy(value, 0, value.length);
+  }
+}
+
+class Reader {
+  position: number;
+
+  constructor(
+    readonly source: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.position = start;
+  }
+
+  get done(): boolean {
+    return this.position >= this.end;
+  }
+
+  /** A varint's low 32 bits as an unsigned number (protobufjs's uint32); at most 10 bytes. */
+  uint32(): number {
+    let value = 0;
+    for (let shift = 0, count = 0; ; shift += 7, count += 1) {
+      if (this.position >= this.end || count >= 10) throw new Unsupported("bad varint");
+      const byte = this.source[this.position++]!;
+      if (shift < 32) value |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return value >>> 0;
+    }
+  }
+
+  /** A varint as a signed 64-bit decimal (protobufjs's int64 via Long#toString). */
+  int64Decimal(): string {
+    const start = this.position;
+    let small = 0;
+    for (let shift = 0, count = 0; ; shift += 7, count += 1) {
+      if (this.position >= this.end || count >= 10) throw new Unsupported("bad varint");
+      const byte = this.source[this.position++]!;
+      if (shift < 49) small += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) {
+        if (shift < 49) return String(small);
+        break;
+      }
+    }
+    let value = 0n;
+    for (let index = this.position - 1; index >= start; index -= 1) value = (value << 7n) | BigInt(this.source[index]! & 0x7f);
+    return BigInt.asIntN(64, value).toString();
+  }
+
+  /** A field tag as protobufjs reads one: at most 5 bytes, fitting 32 bits, field number not 0. */
+  tag(): number {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.position >= this.end) throw new Unsupported("truncated");
+      const byte = this.source[this.position++]!;
+      if (shift === 28 && (byte & 0xf0) !== 0) throw new Unsupported("tag encoding");
+      value |= (byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        const tag = value >>> 0;
+        if (tag >>> 3 === 0) throw new Unsupported("field number 0");
+        return tag;
+      }
+    }
+    throw new Unsupported("tag encoding");
+  }
+
+  fixed32(): number {
+    if (this.position + 4 > this.end) throw new Unsupported("truncated");
+    const value = this.source.readUInt32LE(this.position);
+    this.position += 4;
+    return value;
+  }
+
+  /** fixed64 as an unsigned decimal. */
+  fixed64Decimal(): string {
+    if (this.position + 8 > this.end) throw new Unsupported("truncated");
+    const low = this.source.readUInt32LE(this.position);
+    const high = this.source.readUInt32LE(this.position + 4);
+    this.position += 8;
+    if (high < 0x200000) return String(high * 0x100000000 + low);
+    return ((BigInt(high) << 32n) | BigInt(low)).toString();
+  }
+
+  double(): number {
+    if (this.position + 8 > this.end) throw new Unsupported("truncated");
+    const value = this.source.readDoubleLE(this.position);
+    this.position += 8;
+    return value;
+  }
+
+  /** A length-delimited field: returns its end and leaves the position at its start. */
+  length(): number {
+    const length = this.uint32();
+    const end = this.position + length;
+    if (end > this.end) throw new Unsupported("truncated");
+    return end;
+  }
+
+  skip(wire: number): void {
+    if (wire === WIRE_VARINT) this.uint32();
+    else if (wire === WIRE_I64) this.position += 8;
+    else if (wire === WIRE_LEN) this.position = this.length();
+    else if (wire === WIRE_I32) this.position += 4;
+    else throw new Unsupported(`wire type ${wire}`);
+    if (this.position > this.end) throw new Unsupported("truncated");
+  }
+}
+
+/**
+ * The OTLP trace messages as field tables: what each field number is called in OTLP/JSON and how
+ * its value is written. Only the fields the object path copies are listed; others are skipped.
+ */
+type ScalarKind = "string" | "hex" | "base64" | "bool" | "uint32" | "int32" | "int64" | "fixed32" | "fixed64" | "double";
+
+interface FieldSpec {
+  /** `"name":` (singular) or `"name":[` (repeated), encoded once. */
+  key: Uint8Array;
+  kind: ScalarKind | MessageSpec;
+  repeated: boolean;
+}
+
+interface MessageSpec {
+  fields: Map<number, FieldSpec>;
+  /** Fields the transcoder leaves to the object path (decoded by protobufjs, ignored by the codec). */
+  refused?: number[];
+  /** Text written for a field absent on the wire, as the object path writes it. */
+  absent?: { field: number; text: string };
+  /** At most one of these fields (a oneof). */
+  oneOf?: boolean;
+}
+
+const WIRE_OF: Record<ScalarKind, number> = {
+  string: WIRE_LEN,
+  hex: WIRE_LEN,
+  base64: WIRE_LEN,
+  bool: WIRE_VARINT,
+  uint32: WIRE_VARINT,
+  int32: WIRE_VARINT,
+  int64: WIRE_VARINT,
+  fixed32: WIRE_I32,
+  fixed64: WIRE_I64,
+  double: WIRE_I64,
+};
+
+function message(fields: Array<[number, string, ScalarKind | MessageSpec, "repeated"?]>, options: Omit<MessageSpec, "fields"> = {}): MessageSpec {
+  return {
+    ...options,
+    fields: new Map(fields.map(([number, name, kind, repeated]) => [number, { key: Buffer.from(`"${name}":${repeated ? "[" : ""}`, "latin1"), kind, repeated: repeated !== undefined }])),
+  };
+}
+
+// AnyValue refers to KeyValue and back; the tables are tied after creation.
+const ANY_VALUE: MessageSpec = { fields: new Map(), oneOf: true };
+const KEY_VALUE = message([[1, "key", "string"], [2, "value", ANY_VALUE]], { absent: { field: 1, text: '""' } });
+const ARRAY_VALUE = message([[1, "values", ANY_VALUE, "repeated"]], { absent: { field: 1, text: "[]" } });
+const KEY_VALUE_LIST = message([[1, "values", KEY_VALUE, "repeated"]], { absent: { field: 1, text: "[]" } });
+for (const [number, spec] of message([
+  [1, "stringValue", "string"],
+  [2, "boolValue", "bool"],
+  [3, "intValue", "int64"],
+  [4, "doubleValue", "double"],
+  [5, "arrayValue", ARRAY_VALUE],
+  [6, "kvlistValue", KEY_VALUE_LIST],
+  [7, "bytesValue", "base64"],
+]).fields) {
+  ANY_VALUE.fields.set(number, spec);
+}
+
+const RESOURCE = message([[1, "attributes", KEY_VALUE, "repeated"], [2, "droppedAttributesCount", "uint32"]], { refused: [3] });
+const SCOPE = message([[1, "name", "string"], [2, "version", "string"], [3, "attributes", KEY_VALUE, "repeated"], [4, "droppedAttributesCount", "uint32"]]);
+const EVENT = message([[1, "timeUnixNano", "fixed64"], [2, "name", "string"], [3, "attributes", KEY_VALUE, "repeated"], [4, "droppedAttributesCount", "uint32"]]);
+const LINK = message([
+  [1, "traceId", "hex"],
+  [2, "spanId", "hex"],
+  [3, "traceState", "string"],
+  [4, "attributes", KEY_VALUE, "repeated"],
+  [5, "droppedAttributesCount", "uint32"],
+  [6, "flags", "fixed32"],
+]);
+const STATUS = message([[2, "message", "string"], [3, "code", "int32"]]);
+const SPAN = message([
+  [1, "traceId", "hex"],
+  [2, "spanId", "hex"],
+  [3, "traceState", "string"],
+  [4, "parentSpanId", "hex"],
+  [5, "name", "string"],
+  [6, "kind", "int32"],
+  [7, "startTimeUnixNano", "fixed64"],
+  [8, "endTimeUnixNano", "fixed64"],
+  [9, "attributes", KEY_VALUE, "repeated"],
+  [10, "droppedAttributesCount", "uint32"],
+  [11, "events", EVENT, "repeated"],
+  [12, "droppedEventsCount", "uint32"],
+  [13, "links", LINK, "repeated"],
+  [14, "droppedLinksCount", "uint32"],
+  [15, "status", STATUS],
+  [16, "flags", "fixed32"],
+]);
+const RESOURCE_SPANS_KEYS = { resource: Buffer.from('"resource":'), scopeSpans: Buffer.from('"scopeSpans":['), schemaUrl: Buffer.from('"schemaUrl":') };
+const SCOPE_SPANS_KEYS = { scope: Buffer.from('"scope":'), spans: Buffer.from('"spans":['), schemaUrl: Buffer.from('"schemaUrl":') };
+
+/**
+ * Writes one JSON object from a message's fields. Tracks which fields were seen: a singular field
+ * twice, or a repeated one resumed after another field, is Unsupported (the object path handles it).
+ */
+class ObjectWriter {
+  #first = true;
+  #seen = 0;
+  #open = -1;
+  #firstBeforeOpen = true;
+
+  constructor(readonly out: Output) {
+    out.byte(0x7b);
+  }
+
+  /** Starts `"key":` for a singular field. */
+  key(field: number, name: Uint8Array): void {
+    this.#closeArray();
+    const bit = 1 << field;
+    if (this.#seen & bit) throw new Unsupported(`field ${field} repeated`);
+    this.#seen |= bit;
+    this.#comma();
+    this.out.bytes(name);
+  }
+
+  /** Starts the next element of a repeated field (opening its array on the first). */
+  element(field: number, name: Uint8Array): void {
+    const bit = 1 << field;
+    if (this.#open === field) {
+      this.out.byte(0x2c);
+      return;
+    }
+    if (this.#seen & bit) throw new Unsupported(`field ${field} split`);
+    this.#closeArray();
+    this.#seen |= bit;
+    this.#firstBeforeOpen = this.#first;
+    this.#comma();
+    this.out.bytes(name);
+    this.#open = field;
+  }
+
+  /**
+   * The caller took back what the first element of `field` wrote (the key and the opening
+   * bracket with it): the field counts as not written. Only valid right after that first element.
+   */
+  reopen(field: number): void {
+    this.#seen &= ~(1 << field);
+    this.#open = -1;
+    this.#first = this.#firstBeforeOpen;
+  }
+
+  has(field: number): boolean {
+    return (this.#seen & (1 << field)) !== 0;
+  }
+
+  end(): void {
+    this.#closeArray();
+    this.out.byte(0x7d);
+  }
+
+  #comma(): void {
+    if (!this.#first) this.out.byte(0x2c);
+    this.#first = false;
+  }
+
+  #closeArray(): void {
+    if (this.#open === -1) return;
+    this.out.byte(0x5d);
+    this.#open = -1;
+  }
+}
+
+function expectWire(actual: number, expected: number): void {
+  if (actual !== expected) throw new Unsupported(`wire type ${actual}, expected ${expected}`);
+}
+
+function stringField(reader: Reader, out: Output): void {
+  const end = reader.length();
+  const { source, position } = reader;
+  // protobufjs decodes with TextDecoder, which drops a leading byte-order mark; invalid UTF-8
+  // becomes replacement characters. Both are left to the object path.
+  if (end - position >= 3 && source[position] === 0xef && source[position + 1] === 0xbb && source[position + 2] === 0xbf) throw new Unsupported("BOM");
+  if (!isUtf8(source.subarray(position, end))) throw new Unsupported("invalid UTF-8");
+  out.string(source, position, end);
+  reader.position = end;
+}
+
+function hexField(reader: Reader, out: Output): string {
+  const end = reader.length();
+  const hex = reader.source.toString("hex", reader.position, end);
+  reader.position = end;
+  out.text(`"${hex}"`);
+  return hex;
+}
+
+function scalar(kind: ScalarKind, reader: Reader, out: Output): string | undefined {
+  switch (kind) {
+    case "string":
+      stringField(reader, out);
+      return undefined;
+    case "hex":
+      return hexField(reader, out);
+    case "base64": {
+      const end = reader.length();
+      out.text(`"${reader.source.toString("base64", reader.position, end)}"`);
+      reader.position = end;
+      return undefined;
+    }
+    case "bool":
+      out.text(reader.uint32() !== 0 ? "true" : "false");
+      return undefined;
+    case "uint32":
+      out.text(String(reader.uint32()));
+      return undefined;
+    case "int32":
+      // A negative int32 takes 10 bytes; protobufjs keeps the low 32 bits, signed.
+      out.text(String(reader.uint32() | 0));
+      return undefined;
+    case "int64":
+      out.text(`"${reader.int64Decimal()}"`);
+      return undefined;
+    case "fixed32":
+      out.text(String(reader.fixed32()));
+      return undefined;
+    case "fixed64":
+      out.text(`"${reader.fixed64Decimal()}"`);
+      return undefined;
+    case "double": {
+      const value = reader.double();
+      out.text(Number.isFinite(value) ? String(value) : "null");
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Writes one message as a JSON object by its table. Returns the object writer (which fields were
+ * written) and the hex of field 1 when that is a hex field (a span's or link's trace id).
+ */
+function writeMessage(spec: MessageSpec, reader: Reader, out: Output): { object: ObjectWriter; firstHex: string | undefined } {
+  const object = new ObjectWriter(out);
+  let firstHex: string | undefined;
+  let chosen = 0;
+  while (!reader.done) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    const fieldSpec = spec.fields.get(field);
+    if (fieldSpec === undefined) {
+      if (spec.refused?.includes(field)) throw new Unsupported(`field ${field} left to the object path`);
+      reader.skip(wire);
+      continue;
+    }
+    if (spec.oneOf) {
+      if (chosen !== 0) throw new Unsupported("oneof set twice");
+      chosen = field;
+    }
+    if (fieldSpec.repeated) object.element(field, fieldSpec.key);
+    else object.key(field, fieldSpec.key);
+    if (typeof fieldSpec.kind === "string") {
+      expectWire(wire, WIRE_OF[fieldSpec.kind]);
+      const hex = scalar(fieldSpec.kind, reader, out);
+      if (field === 1) firstHex = hex;
+    } else {
+      expectWire(wire, WIRE_LEN);
+      const end = reader.length();
+      writeMessage(fieldSpec.kind, new Reader(reader.source, reader.position, end), out);
+      reader.position = end;
+    }
+  }
+  const absent = spec.absent;
+  if (absent !== undefined && !object.has(absent.field)) {
+    const fieldSpec = spec.fields.get(absent.field)!;
+    // `"values":[` already ends in the bracket that the default's text opens.
+    object.key(absent.field, fieldSpec.repeated ? fieldSpec.key.subarray(0, -1) : fieldSpec.key);
+    out.text(absent.text);
+  }
+  object.end();
+  return { object, firstHex };
+}
+
+/**
+ * Transcodes a request. With `keep`, spans whose trace id it refuses are left out, and scopes and
+ * resources left without spans disappear, as SpanBatch.retainSpans does on objects.
+ */
+export function transcodeTraceRequest(body: Buffer, keep?: (traceId: string | undefined) => boolean): TranscodedRequest {
+  const out = new Output(Math.ceil(body.length * 1.25) + 64);
+  const spans: SpanSummary[] = [];
+  out.byte(0x5b);
+  let resources = 0;
+  const request = new Reader(body, 0, body.length);
+  while (!request.done) {
+    const tag = request.tag();
+    if (tag >>> 3 !== 1) {
+      request.skip(tag & 7);
+      continue;
+    }
+    expectWire(tag & 7, WIRE_LEN);
+    const resourceEnd = request.length();
+    const resourceStart = out.position;
+    if (resources > 0) out.byte(0x2c);
+    const reader = new Reader(body, request.position, resourceEnd);
+    const object = new ObjectWriter(out);
+    let scopes = 0;
+    let keptScopes = 0;
+    while (!reader.done) {
+      const resourceTag = reader.tag();
+      const field = resourceTag >>> 3;
+      const wire = resourceTag & 7;
+      if (field === 1) {
+        expectWire(wire, WIRE_LEN);
+        object.key(1, RESOURCE_SPANS_KEYS.resource);
+        const end = reader.length();
+        writeMessage(RESOURCE, new Reader(body, reader.position, end), out);
+        reader.position = end;
+      } else if (field === 2) {
+        expectWire(wire, WIRE_LEN);
+        const scopeEnd = reader.length();
+        const beforeScope = out.position;
+        object.element(2, RESOURCE_SPANS_KEYS.scopeSpans);
+        const kept = scopeSpans(new Reader(body, reader.position, scopeEnd), out, spans, keep);
+        scopes += 1;
+        if (kept) keptScopes += 1;
+        else {
+          // Every span of the scope was left out: so is the scope (and its comma or the array's opening).
+          out.position = beforeScope;
+          if (keptScopes === 0) object.reopen(2);
+        }
+        reader.position = scopeEnd;
+      } else if (field === 3) {
+        expectWire(wire, WIRE_LEN);
+        object.key(3, RESOURCE_SPANS_KEYS.schemaUrl);
+        stringField(reader, out);
+      } else reader.skip(wire);
+    }
+    object.end();
+    request.position = resourceEnd;
+    if (scopes > 0 && keptScopes === 0) out.position = resourceStart;
+    else resources += 1;
+  }
+  out.byte(0x5d);
+  return { json: out.buffer.subarray(0, out.position), spans };
+}
+
+/** Writes one ScopeSpans; returns false when it had spans and `keep` left out all of them (nothing useful written). */
+function scopeSpans(
+  reader: Reader,
+  out: Output,
+  summaries: SpanSummary[],
+  keep: ((traceId: string | undefined) => boolean) | undefined,
+): boolean {
+  const object = new ObjectWriter(out);
+  let spans = 0;
+  let kept = 0;
+  while (!reader.done) {
+    const tag = reader.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1) {
+      expectWire(wire, WIRE_LEN);
+      object.key(1, SCOPE_SPANS_KEYS.scope);
+      const end = reader.length();
+      writeMessage(SCOPE, new Reader(reader.source, reader.position, end), out);
+      reader.position = end;
+    } else if (field === 2) {
+      expectWire(wire, WIRE_LEN);
+      const end = reader.length();
+      const before = out.position;
+      object.element(2, SCOPE_SPANS_KEYS.spans);
+      const written = writeMessage(SPAN, new Reader(reader.source, reader.position, end), out);
+      const summary = { traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2) };
+      summaries.push(summary);
+      const { traceId } = summary;
+      spans += 1;
+      if (keep === undefined || keep(traceId)) kept += 1;
+      else {
+        out.position = before;
+        if (kept === 0) object.reopen(2);
+      }
+      reader.position = end;
+    } else if (field === 3) {
+      expectWire(wire, WIRE_LEN);
+      object.key(3, SCOPE_SPANS_KEYS.schemaUrl);
+      stringField(reader, out);
+    } else reader.skip(wire);
+  }
+  object.end();
+  return spans === 0 || kept > 0;
+}
