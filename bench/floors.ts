@@ -19,6 +19,7 @@ import { convertResourceSpans } from "../src/conversion/convert.js";
 import { ingestionJobData } from "../src/exporters/bullmq/factory.js";
 import { s3ConfigSchema, s3ExporterFactory } from "../src/exporters/s3/factory.js";
 import { decodeProtobufTraceRequest } from "../src/otlp/codec.js";
+import { transcodeTraceRequest } from "../src/otlp/protobuf-json.js";
 import { ExportTraceServiceRequest } from "../src/otlp/schema.js";
 import { parseComponentId } from "../src/pipeline/component.js";
 import { ExportGroup, type ExportRequest } from "../src/pipeline/export.js";
@@ -74,10 +75,14 @@ function decodeFloors(body: Buffer): Floor[] {
   const project = timed(settings.floorMs, () => decodeProtobufTraceRequest(body));
   const plain = timed(settings.floorMs, () => ExportTraceServiceRequest.decode(body));
   const convert = timed(settings.floorMs, () => convertResourceSpans(decodeProtobufTraceRequest(body)));
+  const transcode = timed(settings.floorMs, () => transcodeTraceRequest(body));
+  const viaObjects = timed(settings.floorMs, () => Buffer.from(JSON.stringify(decodeProtobufTraceRequest(body)), "utf8"));
   return [
     { name: "floor: decode, project (decodeProtobufTraceRequest)", throughput: spansPerSecond(project.perSecond), cpuMicros: project.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "protobufjs decode + ids to hex, 64-bit to strings; one core, best of 5 rounds" },
     { name: "floor: decode, plain protobufjs", throughput: spansPerSecond(plain.perSecond), cpuMicros: plain.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "ExportTraceServiceRequest.decode only" },
     { name: "floor: decode + convert (project)", throughput: spansPerSecond(convert.perSecond), cpuMicros: convert.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "+ convertResourceSpans; no validate/auth/group/spool/export" },
+    { name: "floor: raw path, protobuf → stored JSON (transcoder)", throughput: spansPerSecond(transcode.perSecond), cpuMicros: transcode.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "transcodeTraceRequest: what the raw path does per request before the spool" },
+    { name: "floor: raw path, protobuf → stored JSON via objects", throughput: spansPerSecond(viaObjects.perSecond), cpuMicros: viaObjects.cpuMicros / SPANS_PER_REQUEST, unit: "span", note: "decode + JSON.stringify + UTF-8: the object path the transcoder replaces" },
   ];
 }
 
