@@ -173,6 +173,40 @@ tests:
   });
 });
 
+describe("langfuse-otel-receiver test, otel pipelines", () => {
+  it("runs the processors on raw spans: counts spans, refuses an export with a span without ids and spans sent with a Bearer key", async () => {
+    const file = join(folder, "otel.tests.yaml");
+    const spans = (traceIds: string[]) =>
+      traceIds.map((traceId, index) => `{ traceId: ${traceId}, spanId: "${String(index + 1).padStart(16, "0")}", name: op }`).join(", ");
+    await writeFile(
+      file,
+      `config: ${join(ROOT, "config/examples/langfuse-v4.yaml")}
+tests:
+  - name: both spans pass
+    pipeline: otel
+    public_key: pk
+    secret_key: sk
+    input: { otlp: { resourceSpans: [{ scopeSpans: [{ scope: { name: lib }, spans: [${spans(["abc123", "abc123"])}] }] }] } }
+    expect: { count: 2 }
+  - name: a span without a spanId refuses the whole export
+    pipeline: otel
+    public_key: pk
+    secret_key: sk
+    input: { otlp: { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: abc123, name: op }] }] }] } }
+    expect: { refused: invalid }
+  - name: a Bearer key may not send spans
+    pipeline: otel
+    authorization: Bearer pk
+    input: { otlp: { resourceSpans: [{ scopeSpans: [{ spans: [${spans(["abc123"])}] }] }] } }
+    expect: { refused: forbidden }
+`,
+    );
+    const result = await cli(["test", file], { LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk", LANGFUSE_PROJECT_ID: "p", S3_ACCESS_KEY_ID: "a", S3_SECRET_ACCESS_KEY: "b" });
+    expect(result.stdout, result.stdout).toMatch(/3 passed, 0 failed\n$/);
+    expect(result.code).toBe(0);
+  });
+});
+
 describe("langfuse-otel-receiver run", () => {
   it("serves, then stops cleanly on SIGTERM with exit code 0", async () => {
     const file = join(folder, "run.yaml");

@@ -1,13 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll } from "vitest";
 import { resolve } from "node:path";
 import { waitFor } from "./redis-server.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/src/cli.js");
 
 /** The daemon as users run it: `node dist/src/cli.js run --config <file>` in its own process. */
-/** Every daemon a test started, so a failed test cannot leave one running after the run. */
+/**
+ * Every daemon a test started, so a failed test cannot leave one running: they are killed when
+ * the test file ends (a failed assertion skips the test's own stop) and when the process exits.
+ */
 const running = new Set<ChildProcess>();
-process.once("exit", () => {
+function killRunning(): void {
   for (const child of running) {
     try {
       process.kill(-child.pid!, "SIGKILL");
@@ -15,7 +19,10 @@ process.once("exit", () => {
       // already gone
     }
   }
-});
+  running.clear();
+}
+process.once("exit", killRunning);
+afterAll(killRunning);
 
 export class DaemonProcess {
   #child: ChildProcess | undefined;
