@@ -1,6 +1,6 @@
 /**
  * Every knob of the benchmark, read once from the environment. The defaults keep the whole run
- * (6 scenarios + floors) at about three minutes on the 2-core machine.
+ * (12 scenarios, the 2-worker run and the floors) at about six minutes on the 2-core machine.
  */
 function seconds(name: string, fallback: number): number {
   const raw = process.env[name];
