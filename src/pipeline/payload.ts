@@ -39,6 +39,8 @@ export interface RequestContext {
   ingestionVersion: string;
   /** The peer's IP address as the socket sees it (a proxy's X-Forwarded-For is not trusted). */
   clientAddress?: string;
+  /** The headers the receiver is configured to propagate (`propagate_headers`) that the request carried. */
+  propagatedHeaders?: Record<string, string>;
   /** Resolved by the `auth` processor. */
   scope?: ProjectScope;
 }

@@ -1,5 +1,24 @@
+import { z } from "zod";
 import type { IngestionSource, RequestContext } from "../pipeline/payload.js";
 import { InvalidDataError } from "../pipeline/errors.js";
+
+/** Headers that carry credentials or session state: never copied into jobs or the spool. */
+const NEVER_PROPAGATED = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+
+/**
+ * Langfuse's LANGFUSE_INGESTION_MASKING_PROPAGATED_HEADERS: request headers (or gRPC metadata)
+ * whose values ride along to Langfuse's worker in `otel-ingestion-job` payloads, for its masking
+ * callback. Names are matched case-insensitively.
+ */
+export const propagateHeadersSchema = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .transform((name) => name.toLowerCase())
+      .refine((name) => !NEVER_PROPAGATED.has(name), { message: "credential headers are never propagated" }),
+  )
+  .default([]);
 
 /** Reads a header (HTTP) or metadata value (gRPC); undefined when absent. */
 export type HeaderLookup = (name: string) => string | undefined;
@@ -21,6 +40,7 @@ export function requestContext(
   source: IngestionSource,
   lookup: HeaderLookup,
   clientAddress?: string,
+  propagateHeaders: readonly string[] = [],
 ): RequestContext {
   const ingestionVersion = langfuseHeader(lookup, "ingestion-version") ?? "";
   if (ingestionVersion !== "") {
@@ -29,7 +49,7 @@ export function requestContext(
       throw new InvalidDataError(`Unsupported x-langfuse-ingestion-version: "${ingestionVersion}". Maximum supported: "${MAX_INGESTION_VERSION}".`);
     }
   }
-  return {
+  const context: RequestContext = {
     receiver,
     transport,
     source,
@@ -39,6 +59,14 @@ export function requestContext(
     ingestionVersion,
     clientAddress,
   };
+  // As Langfuse: only headers that were sent; none at all leaves the field out.
+  const propagated: Record<string, string> = {};
+  for (const name of propagateHeaders) {
+    const value = lookup(name);
+    if (typeof value === "string") propagated[name] = value;
+  }
+  if (Object.keys(propagated).length > 0) context.propagatedHeaders = propagated;
+  return context;
 }
 
 /** The address part of grpc-js's peer string: "10.0.0.1:5000", "::1:5000" (no brackets). */

@@ -40,6 +40,7 @@ beforeAll(async () => {
     configure: (yaml) => {
       const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
       return yaml
+        .replace("  langfuse:\n    endpoint: 127.0.0.1:0\n", "  langfuse:\n    endpoint: 127.0.0.1:0\n    propagate_headers: [X-Tenant, x-absent]\n")
         .replace("  group: {}\n", "  group: {}\n  sample:\n    rates: { project-other: 0.5 }\n")
         .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n    retry_after: 1s\n`)
         .replace(
@@ -142,7 +143,7 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     expect(ingestionJobs.filter((item) => [ids.rootId, ids.llmId, ids.traceId].includes(item.data.payload.data.eventBodyId))).toEqual([]);
   });
 
-  it("stores OTLP/JSON from Langfuse's endpoint as sent and passes the SDK and ingestion-version headers to the job", async () => {
+  it("stores OTLP/JSON from Langfuse's endpoint as sent and passes the SDK, ingestion-version and propagated headers to the job", async () => {
     const traceId = randomHex(16);
     const data = resourceSpans([span({ traceId, spanId: randomHex(8), attributes: { "langfuse.observation.type": "generation", weird: ["x", "y"] } })]);
     // Fields the daemon does not know must survive: the worker gets what the SDK sent.
@@ -157,6 +158,7 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
         "x-langfuse-sdk-name": "python",
         "x-langfuse-sdk-version": "4.0.1",
         "x-langfuse-ingestion-version": "4",
+        "x-tenant": "acme",
       },
       body: requestText,
     });
@@ -165,7 +167,9 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     expect(stored.map((item) => item.body)).toEqual([data]);
     expect(stored[0]!.text).toBe(requestText.slice('{"resourceSpans":'.length, -1));
     const [job] = await otelJobFor(stored[0]!.key);
-    expect(job!.data.payload).toMatchObject({ sdkName: "python", sdkVersion: "4.0.1", ingestionVersion: "4" });
+    // Configured headers the request carried ride along for Langfuse's masking callback; absent ones are left out.
+    expect(job!.data.payload).toMatchObject({ sdkName: "python", sdkVersion: "4.0.1", ingestionVersion: "4", propagatedHeaders: { "x-tenant": "acme" } });
+    expect(otelIngestionEvent.safeParse(job!.data.payload).success).toBe(true);
   });
 
   it("stores OTLP/gRPC in the same shape as the same spans sent as JSON", async () => {

@@ -147,6 +147,11 @@ service:
     ]);
   });
 
+  it("never lets a credential header be propagated to jobs", () => {
+    const yaml = VALID.replace("  otlp:\n", "  otlp:\n    propagate_headers: [X-Tenant, Authorization]\n");
+    expect(problemsOf(yaml, { SECRET: "x" }).map(formatProblem)).toEqual(["test.yaml:4:35: receivers::otlp::propagate_headers::1: credential headers are never propagated"]);
+  });
+
   it("builds otel pipelines and says which components cannot carry raw spans, and why", () => {
     const otel = (processors: string, exporters: string) =>
       VALID.replace("  bullmq:\n", "  langfuse_otel: {}\n  bullmq:\n").replace(

@@ -35,7 +35,7 @@ function absoluteKey(group: ExportGroup): string {
 
 /** The job data Langfuse's OTel worker reads (`OtelIngestionEvent` in its queue contract). */
 export function otelIngestionJobData(request: ExportRequest, group: ExportGroup, now: Date) {
-  const { scope, sdkName, sdkVersion, ingestionVersion } = request.context;
+  const { scope, sdkName, sdkVersion, ingestionVersion, propagatedHeaders } = request.context;
   const authScope: Record<string, unknown> = { projectId: scope.projectId, accessLevel: "project" };
   if (scope.orgId !== undefined) authScope.orgId = scope.orgId;
   return {
@@ -45,6 +45,7 @@ export function otelIngestionJobData(request: ExportRequest, group: ExportGroup,
     payload: {
       data: { fileKey: absoluteKey(group), publicKey: scope.publicKey },
       authCheck: { validKey: true, scope: authScope },
+      ...(propagatedHeaders !== undefined ? { propagatedHeaders } : {}),
       sdkName,
       sdkVersion,
       ingestionVersion,

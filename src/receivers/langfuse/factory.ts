@@ -6,6 +6,7 @@ import { HttpListener, httpServerFields } from "../http/server.js";
 import { handleOtlpTraces } from "../otlp/http-traces.js";
 import { VERSION } from "../../version.js";
 import { handleIngestion } from "./ingestion.js";
+import { propagateHeadersSchema } from "../request-context.js";
 
 
 export const langfuseConfigSchema = z.strictObject({
@@ -19,6 +20,8 @@ export const langfuseConfigSchema = z.strictObject({
    * only score-create and sdk-log on /api/public/ingestion, as Langfuse v4 does.
    */
   write_mode: z.enum(["legacy", "dual", "events_only"]).default("legacy"),
+  /** Headers passed to Langfuse's worker in otel-ingestion-job payloads (LANGFUSE_INGESTION_MASKING_PROPAGATED_HEADERS). */
+  propagate_headers: propagateHeadersSchema,
   ...httpServerFields,
 });
 
@@ -60,6 +63,7 @@ class LangfuseReceiver implements Receiver {
               consumer,
               maxBodyBytes: config.max_otel_body_size,
               logger: settings.logger,
+              propagateHeaders: config.propagate_headers,
             });
           case "/api/public/health":
             response.writeHead(200, { "content-type": "application/json" });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { propagateHeadersSchema } from "../request-context.js";
 import { byteSize, durationMs, endpoint, integer, nullAsEmpty } from "../../config/units.js";
 import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
@@ -12,6 +13,8 @@ const DEFAULT_MAX_BODY = "64MiB";
 
 export const otlpConfigSchema = z
   .strictObject({
+    /** Headers (gRPC metadata) passed to Langfuse's worker in otel-ingestion-job payloads. */
+    propagate_headers: propagateHeadersSchema,
     grpc: nullAsEmpty(z
       .strictObject({
         endpoint: endpoint.default(endpoint.parse("127.0.0.1:4317")),
@@ -70,6 +73,7 @@ class OtlpReceiver implements Receiver {
         maxConnectionIdleMs: config.grpc.max_connection_idle,
         maxConnectionAgeMs: config.grpc.max_connection_age,
         maxConnectionAgeGraceMs: config.grpc.max_connection_age_grace,
+        propagateHeaders: config.propagate_headers,
         consumer,
         logger: settings.logger,
       });
@@ -92,6 +96,7 @@ class OtlpReceiver implements Receiver {
             source: "otel",
             consumer,
             maxBodyBytes: http.max_request_body_size,
+            propagateHeaders: config.propagate_headers,
             logger: settings.logger,
           });
         },

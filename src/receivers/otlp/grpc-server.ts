@@ -39,6 +39,7 @@ export interface GrpcServerOptions {
   maxConnectionAgeMs?: number;
   maxConnectionAgeGraceMs?: number;
   maxMessageBytes: number;
+  propagateHeaders?: readonly string[];
   consumer: PayloadConsumer;
   logger: Logger;
 }
@@ -77,7 +78,7 @@ export class OtlpGrpcServer {
     const receiver = this.#options.receiverId;
     try {
       this.#options.consumer.admit();
-      const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(call.getPeer()));
+      const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(call.getPeer()), this.#options.propagateHeaders);
       const request = OtlpTraceRequest.fromProtobuf(call.request);
       if (request.isEmpty()) {
         callback(null, encodeExportResponse("protobuf"));

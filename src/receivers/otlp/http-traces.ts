@@ -15,6 +15,7 @@ export interface OtlpHttpOptions {
   consumer: PayloadConsumer;
   maxBodyBytes: number;
   logger: Logger;
+  propagateHeaders?: readonly string[];
 }
 
 const CONTENT_TYPE: Record<OtlpFormat, string> = { protobuf: "application/x-protobuf", json: "application/json" };
@@ -58,7 +59,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
   const startedAt = process.hrtime.bigint();
   try {
     options.consumer.admit();
-    const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress);
+    const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
     const body = await readRequestBody(request, options.maxBodyBytes);
     const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : jsonRequest(body);
     if (traces.isEmpty()) {
