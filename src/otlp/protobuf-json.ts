@@ -72,13 +72,18 @@ class Output {
     this.position = position;
   }
 
-  /** A JSON string from valid UTF-8 bytes: copied, with `"`, `\` and control characters escaped. */
-  string(source: Buffer, start: number, end: number): void {
+  /**
+   * A JSON string from UTF-8 bytes: copied, with `"`, `\` and control characters escaped. Returns
+   * whether every byte was ASCII, so the caller validates UTF-8 only when it has to.
+   */
+  string(source: Buffer, start: number, end: number): boolean {
     this.reserve(end - start + 2);
     this.buffer[this.position++] = 0x22;
     let copyFrom = start;
+    let bits = 0;
     for (let index = start; index < end; index += 1) {
       const byte = source[index]!;
+      bits |= byte;
       if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) continue;
       this.#copy(source, copyFrom, index);
       const escape = ESCAPES[byte] ?? `\\u00${HEX[byte]}`;
@@ -87,6 +92,7 @@ class Output {
     }
     this.#copy(source, copyFrom, end);
     this.byte(0x22);
+    return bits < 0x80;
   }
 
   #copy(source: Uint8Array, start: number, end: number): void {
@@ -379,11 +385,13 @@ function expectWire(actual: number, expected: number): void {
 function stringField(reader: Reader, out: Output): void {
   const end = reader.length();
   const { source, position } = reader;
+  const ascii = out.string(source, position, end);
   // protobufjs decodes with TextDecoder, which drops a leading byte-order mark; invalid UTF-8
-  // becomes replacement characters. Both are left to the object path.
-  if (end - position >= 3 && source[position] === 0xef && source[position + 1] === 0xbb && source[position + 2] === 0xbf) throw new Unsupported("BOM");
-  if (!isUtf8(source.subarray(position, end))) throw new Unsupported("invalid UTF-8");
-  out.string(source, position, end);
+  // becomes replacement characters. Both are left to the object path. ASCII is valid as it is.
+  if (!ascii) {
+    if (end - position >= 3 && source[position] === 0xef && source[position + 1] === 0xbb && source[position + 2] === 0xbf) throw new Unsupported("BOM");
+    if (!isUtf8(source.subarray(position, end))) throw new Unsupported("invalid UTF-8");
+  }
   reader.position = end;
 }
 

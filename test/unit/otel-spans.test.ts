@@ -8,6 +8,9 @@ import { spanIdText } from "../../src/model/span-ids.js";
 import { OtlpTraceRequest } from "../../src/otlp/trace-request.js";
 import { SpanBatch } from "../../src/pipeline/span-batch.js";
 import { checkOtelExport } from "../../src/processors/validate/otel-spans.js";
+import { decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
+import { transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
+import { resourceSpans as requestOf, span as spanOf, toProtobuf } from "../support/otlp.js";
 import { DeadLetters } from "../../src/spool/dead-letters.js";
 import { decodeRecord, encodeRecord } from "../../src/spool/record-codec.js";
 
@@ -158,5 +161,39 @@ describe("routing by what a request carries", () => {
   it("refuses native batches with a clear error when only otel pipelines listen", async () => {
     const fanout = new FanoutConsumer([{ type: "otel", consumer: recorder("otel", []) }]);
     await expect(fanout.consume(batch, CONTEXT)).rejects.toThrow(/feeds only otel pipelines .* add an events pipeline/);
+  });
+});
+
+describe("the protobuf → JSON transcoder's refusals", () => {
+  /** A request whose span name is "MARKER", with those six bytes replaced by six others. */
+  function withName(bytes: number[]): Buffer {
+    const encoded = Buffer.from(toProtobuf(requestOf([spanOf({ name: "MARKER" })])));
+    encoded.set(bytes, encoded.indexOf("MARKER"));
+    return encoded;
+  }
+
+  it("leaves invalid UTF-8 and a leading byte-order mark to the object path, which refuses or decodes them as protobufjs does", () => {
+    const context = { ...CONTEXT };
+    for (const [bytes, reason] of [
+      [[0x4d, 0xff, 0x4b, 0x45, 0x52, 0x53], "invalid UTF-8"],
+      [[0xef, 0xbb, 0xbf, 0x41, 0x42, 0x43], "BOM"],
+    ] as const) {
+      const body = withName([...bytes]);
+      expect(() => transcodeTraceRequest(body)).toThrow(new Unsupported(reason));
+      let reference: unknown;
+      try {
+        reference = JSON.parse(JSON.stringify(decodeProtobufTraceRequest(body)));
+      } catch (error) {
+        // protobufjs refuses invalid UTF-8: so does the raw path, with the same 400.
+        expect(error).toBeInstanceOf(InvalidDataError);
+        expect(() => new SpanBatch(context, OtlpTraceRequest.fromProtobuf(body))).toThrow(InvalidDataError);
+        continue;
+      }
+      const batch = new SpanBatch(context, OtlpTraceRequest.fromProtobuf(body));
+      expect(JSON.parse(batch.serialise().toString("utf8"))).toEqual(reference);
+    }
+    // Valid non-ASCII text is copied as it is.
+    const accented = withName([...Buffer.from("cafés")]);
+    expect(JSON.parse(transcodeTraceRequest(accented).json.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("cafés");
   });
 });
