@@ -56,6 +56,9 @@ export interface ScenarioResult {
     failures: Record<string, number>;
     lateStarts: number;
     drained: boolean;
+    /** The same phase as the daemon's own request-duration histogram sees it (arrival to answer). */
+    daemonP99Ms: number;
+    daemonWithin50MsShare: number;
   };
   peakRssBytes: number;
 }
@@ -129,6 +132,46 @@ class ExportWatch {
       await sleep(20);
     }
   }
+}
+
+/**
+ * The daemon's `request_duration_seconds` histogram, cumulative counts by upper bound, summed over
+ * receivers and transports. It times each request from its arrival to its answer, so it leaves out
+ * what the client and the network add (on this 2-core machine the load generator shares a core
+ * with the S3 target and sometimes sends or reads late).
+ */
+async function durationHistogram(port: number): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const match of text.matchAll(/^langfuse_otel_receiver_request_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+(?:\.\d+)?)$/gm)) {
+    const bound = match[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(match[1]);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(match[2]));
+  }
+  return buckets;
+}
+
+function histogramDelta(before: Map<number, number>, after: Map<number, number>): Map<number, number> {
+  return new Map([...after].map(([bound, count]) => [bound, count - (before.get(bound) ?? 0)]));
+}
+
+/** Prometheus's histogram_quantile: linear within the bucket that holds the quantile. */
+function histogramQuantile(buckets: Map<number, number>, quantile: number): number {
+  const bounds = [...buckets.keys()].sort((a, b) => a - b);
+  const total = buckets.get(Number.POSITIVE_INFINITY) ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = quantile * total;
+  let lowerBound = 0;
+  let lowerCount = 0;
+  for (const bound of bounds) {
+    const count = buckets.get(bound)!;
+    if (count >= rank) {
+      if (!Number.isFinite(bound)) return lowerBound;
+      return lowerBound + ((bound - lowerBound) * (rank - lowerCount)) / Math.max(1, count - lowerCount);
+    }
+    lowerBound = bound;
+    lowerCount = count;
+  }
+  return lowerBound;
 }
 
 function failuresOf(...results: LoadResult[]): Record<string, number> {
@@ -214,7 +257,9 @@ export async function runScenario(
     // Open loop at half the sustained rate (after the drain above: nothing queued).
     const requestsPerSecond = Math.max(0.5, sustained / 2 / SPANS_PER_REQUEST);
     const openStart = await watch.counts();
+    const histogramBefore = await durationHistogram(daemon.metricsPort);
     const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
+    const served = histogramDelta(histogramBefore, await durationHistogram(daemon.metricsPort));
     const openDrain = await watch.until(openStart.puts + open.ok * perRequest, openStart.jobs + open.ok * perRequest);
     log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
 
@@ -249,6 +294,8 @@ export async function runScenario(
         failures: failuresOf(open),
         lateStarts: open.lateStarts,
         drained: openDrain.settled,
+        daemonP99Ms: histogramQuantile(served, 0.99) * 1000,
+        daemonWithin50MsShare: served.get(0.05)! / Math.max(1, served.get(Number.POSITIVE_INFINITY)!),
       },
       peakRssBytes: daemon.peakRssBytes(),
     };

@@ -36,6 +36,7 @@ function scenarioRow(result: ScenarioResult): string[] {
       : `acked ${integer(result.ackedSpansPerSecond)}/s; backlog NOT drained within the timeout (rate counts exported spans only)`,
     `closed-loop p50 ${fixed(result.closedP50Ms, 0)} ms`,
     `open loop ${fixed(result.open.requestsPerSecond, 1)} req/s, n=${result.open.samples}${result.open.drained ? "" : ", export fell behind"}`,
+    `daemon-side p99 ≈ ${fixed(result.open.daemonP99Ms, 0)} ms, ${fixed(result.open.daemonWithin50MsShare * 100, 1)} % answered within 50 ms`,
   ];
   const failed = failures(result.failures);
   if (failed) notes.push(`closed-loop refusals: ${failed}`);
@@ -77,7 +78,7 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
     "",
     "- **sustained (exported)**: spans acknowledged during the closed-loop window ÷ (window start → the moment the last of their S3 objects and BullMQ jobs existed). The daemon acknowledges once data is in its spool, so this counts exports, not acknowledgements; \"acked\" in the notes is the acknowledgement rate alone.",
     "- **daemon CPU**: utime+stime of the daemon process (/proc/<pid>/stat) over the same interval ÷ spans; \"% of a core\" = CPU time ÷ wall time. Near 100 % the daemon itself is the limit; well below, something else is (S3 target, Redis, fsync, the load generator).",
-    "- **latency**: open loop at half the sustained rate, measured from each request's scheduled start (no coordinated omission), until the 200 / gRPC OK, i.e. until the data is fsynced in the spool.",
+    "- **latency**: open loop at half the sustained rate, measured from each request's scheduled start (no coordinated omission), until the 200 / gRPC OK, i.e. until the data is fsynced in the spool. The notes add the same phase as the daemon's own `request_duration_seconds` histogram sees it (arrival to answer, interpolated within its buckets 5, 10, 25, 50, 100 ms...): the difference is what the load generator, which shares a core with the S3 target, and the network add.",
     "- **objects / jobs / Redis calls per span**: S3 PUTs counted by the target, jobs added to `<prefix>:ingestion-queue:wait` + `:delayed`, and the server's `INFO commandstats` calls delta, which counts the commands run inside BullMQ's Lua scripts too; \"sent\" is what the daemon itself sent (EVALSHA per job, SET per new trace; BullMQ's addBulk pipelines a record's EVALSHAs into one write). The bench's own commands are subtracted; other clients of the same Redis are not. 1.10 objects and jobs per span is expected on the events path: 100 observations + 10 traces per request with `group`; the raw path (`otel` pipeline, `s3` + `langfuse_otel`, jobs on `otel-ingestion-queue`) writes 0.01: one object and one job per request.",
     "- **floors**: in-process micro-benchmarks in the bench's own process; CPU µs per unit from process.cpuUsage().",
   );
