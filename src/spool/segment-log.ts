@@ -1,4 +1,3 @@
-import { closeSync, openSync, fsyncSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -98,6 +97,12 @@ export class SegmentLog {
   readonly #segments = new Map<number, SegmentState>();
   readonly #acksToWrite = new Map<number, number[]>();
   #active: { sequence: number; handle: FileHandle; size: number } | undefined;
+  /**
+   * The next segment, created (and its directory entry synced) while the active one is half full,
+   * so a rotation never waits for file creation and a directory fsync: on a busy disk that fsync
+   * takes as long as the journal commit it forces, and every append in the meantime would wait.
+   */
+  #prepared: Promise<{ sequence: number; handle: FileHandle }> | undefined;
   #nextSequence = 1;
   #queue: PendingAppend[] = [];
   #writing: Promise<void> | undefined;
@@ -204,6 +209,7 @@ export class SegmentLog {
     await active.handle.writev(batch.map((item) => item.frame), start);
     if (this.#options.fsync) await active.handle.datasync();
     active.size += size;
+    if (active.size > this.#options.segmentBytes / 2) this.#prepareNext().catch(() => {});
     const state = this.#segments.get(active.sequence)!;
     state.bytes = active.size;
     let offset = start;
@@ -217,9 +223,10 @@ export class SegmentLog {
 
   async #rotate(): Promise<{ sequence: number; handle: FileHandle; size: number }> {
     const previous = this.#active;
-    const sequence = this.#nextSequence++;
-    const handle = await open(join(this.#options.directory, segmentName(sequence)), "wx");
-    if (this.#options.fsync) this.#syncDirectory();
+    const prepared = this.#prepareNext();
+    // Taken whatever the outcome: after a failure the next rotation prepares afresh.
+    this.#prepared = undefined;
+    const { sequence, handle } = await prepared;
     this.#segments.set(sequence, { unacknowledged: 0, bytes: 0 });
     this.#active = { sequence, handle, size: 0 };
     if (previous) {
@@ -229,14 +236,21 @@ export class SegmentLog {
     return this.#active;
   }
 
-  /** A new file only survives a crash once its directory entry is synced too. */
-  #syncDirectory(): void {
-    const fd = openSync(this.#options.directory, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+  #prepareNext(): Promise<{ sequence: number; handle: FileHandle }> {
+    this.#prepared ??= (async () => {
+      const sequence = this.#nextSequence++;
+      const path = join(this.#options.directory, segmentName(sequence));
+      const handle = await open(path, "wx");
+      try {
+        if (this.#options.fsync) await syncDirectory(this.#options.directory);
+      } catch (error) {
+        await handle.close();
+        await rm(path, { force: true });
+        throw error;
+      }
+      return { sequence, handle };
+    })();
+    return this.#prepared;
   }
 
   /** Reads a record's payload back, checking its frame. */
@@ -310,6 +324,18 @@ export class SegmentLog {
       await active.handle.close();
       if (this.#segments.get(active.sequence)?.unacknowledged === 0) await this.#deleteSegment(active.sequence);
     }
+    // A segment prepared but never used is empty: remove it (recovery would, too).
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    if (prepared) {
+      await prepared.then(
+        async ({ sequence, handle }) => {
+          await handle.close();
+          await rm(join(this.#options.directory, segmentName(sequence)), { force: true });
+        },
+        () => {},
+      );
+    }
   }
 
   /** Size on disk of every segment, for metrics and the capacity check. */
@@ -322,5 +348,15 @@ export class SegmentLog {
       );
     }
     return total;
+  }
+}
+
+/** A new file only survives a crash once its directory entry is synced too. */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SegmentLog, type RecordLocation } from "../../../src/spool/segment-log.js";
@@ -97,8 +97,13 @@ describe("segment log", () => {
     expect(second.segment).toBe(first.segment + 1);
     log.acknowledge(first);
     await log.flushAcknowledgements();
-    expect((await readdir(directory)).filter((name) => name.endsWith(".log"))).toEqual(["segment-000000000002.log"]);
+    // Segment 3 is already prepared (created and synced, empty) because segment 2 is past half full.
+    expect((await readdir(directory)).filter((name) => name.endsWith(".log"))).toEqual(["segment-000000000002.log", "segment-000000000003.log"]);
+    expect((await stat(join(directory, "segment-000000000003.log"))).size).toBe(0);
+    const third = await log.append(payload("z".repeat(40)));
+    expect(third.segment).toBe(3);
     log.acknowledge(second);
+    log.acknowledge(third);
     await log.close();
     expect((await readdir(directory)).filter((name) => name.endsWith(".log"))).toEqual([]);
     const { recovered } = await open(64);
