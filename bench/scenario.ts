@@ -59,6 +59,9 @@ export interface ScenarioResult {
     /** The same phase as the daemon's own request-duration histogram sees it (arrival to answer). */
     daemonP99Ms: number;
     daemonWithin50MsShare: number;
+    /** The daemon's event-loop delay over the phase (prom-client resets it at each scrape). */
+    eventLoopDelayP99Ms: number;
+    eventLoopDelayMaxMs: number;
   };
   peakRssBytes: number;
 }
@@ -140,8 +143,16 @@ class ExportWatch {
  * what the client and the network add (on this 2-core machine the load generator shares a core
  * with the S3 target and sometimes sends or reads late).
  */
-async function durationHistogram(port: number): Promise<Map<number, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+async function scrape(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+function gaugeValue(text: string, name: string): number {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, "m").exec(text);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+function durationBuckets(text: string): Map<number, number> {
   const buckets = new Map<number, number>();
   for (const match of text.matchAll(/^langfuse_otel_receiver_request_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+(?:\.\d+)?)$/gm)) {
     const bound = match[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(match[1]);
@@ -257,9 +268,10 @@ export async function runScenario(
     // Open loop at half the sustained rate (after the drain above: nothing queued).
     const requestsPerSecond = Math.max(0.5, sustained / 2 / SPANS_PER_REQUEST);
     const openStart = await watch.counts();
-    const histogramBefore = await durationHistogram(daemon.metricsPort);
+    const histogramBefore = durationBuckets(await scrape(daemon.metricsPort));
     const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
-    const served = histogramDelta(histogramBefore, await durationHistogram(daemon.metricsPort));
+    const afterOpen = await scrape(daemon.metricsPort);
+    const served = histogramDelta(histogramBefore, durationBuckets(afterOpen));
     const openDrain = await watch.until(openStart.puts + open.ok * perRequest, openStart.jobs + open.ok * perRequest);
     log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
 
@@ -296,6 +308,8 @@ export async function runScenario(
         drained: openDrain.settled,
         daemonP99Ms: histogramQuantile(served, 0.99) * 1000,
         daemonWithin50MsShare: served.get(0.05)! / Math.max(1, served.get(Number.POSITIVE_INFINITY)!),
+        eventLoopDelayP99Ms: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_p99_seconds") * 1000,
+        eventLoopDelayMaxMs: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_max_seconds") * 1000,
       },
       peakRssBytes: daemon.peakRssBytes(),
     };

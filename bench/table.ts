@@ -36,7 +36,7 @@ function scenarioRow(result: ScenarioResult): string[] {
       : `acked ${integer(result.ackedSpansPerSecond)}/s; backlog NOT drained within the timeout (rate counts exported spans only)`,
     `closed-loop p50 ${fixed(result.closedP50Ms, 0)} ms`,
     `open loop ${fixed(result.open.requestsPerSecond, 1)} req/s, n=${result.open.samples}${result.open.drained ? "" : ", export fell behind"}`,
-    `daemon-side p99 ≈ ${fixed(result.open.daemonP99Ms, 0)} ms, ${fixed(result.open.daemonWithin50MsShare * 100, 1)} % answered within 50 ms`,
+    `daemon-side p99 ≈ ${fixed(result.open.daemonP99Ms, 0)} ms, ${fixed(result.open.daemonWithin50MsShare * 100, 1)} % answered within 50 ms, event-loop delay p99 ${fixed(result.open.eventLoopDelayP99Ms, 0)} ms / max ${fixed(result.open.eventLoopDelayMaxMs, 0)} ms`,
   ];
   const failed = failures(result.failures);
   if (failed) notes.push(`closed-loop refusals: ${failed}`);
