@@ -20,6 +20,7 @@ export interface TypedConsumer {
  * its `events` pipelines.
  */
 export class FanoutConsumer implements PayloadConsumer {
+  readonly consumers: readonly PayloadConsumer[];
   readonly #forSpans: readonly PayloadConsumer[];
   readonly #forBatches: readonly PayloadConsumer[];
 
@@ -32,8 +33,6 @@ export class FanoutConsumer implements PayloadConsumer {
     this.#forSpans = ofType("otel").length > 0 ? ofType("otel") : this.#forBatches;
     this.consumers = consumers.map((entry) => entry.consumer);
   }
-
-  readonly consumers: readonly PayloadConsumer[];
 
   admit(): void {
     this.admitProcess();

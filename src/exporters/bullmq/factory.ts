@@ -2,13 +2,12 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { durationMs, integer } from "../../config/units.js";
 import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
-import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { jobDelayMs } from "./delay.js";
 import { projectRoutingFields } from "../blob-settings.js";
 import { INGESTION_QUEUE } from "./queue-naming.js";
 import { LangfuseQueueExporter } from "./queues.js";
-import { redisConfigSchema } from "./redis.js";
+import { redisConfigSchema, type RedisClient } from "./redis.js";
 import { RedisSeenTraceStore } from "./seen-traces.js";
 
 export const bullmqConfigSchema = z.strictObject({
@@ -65,7 +64,7 @@ class BullmqExporter extends LangfuseQueueExporter {
   readonly #skipS3List: ReadonlySet<string>;
 
   constructor(settings: ComponentSettings, config: BullmqConfig) {
-    super(settings, config.redis);
+    super(settings, config.redis, config.retry_after);
     this.#config = config;
     this.#skipS3List = new Set(config.skip_s3_list_project_ids);
   }
@@ -74,27 +73,14 @@ class BullmqExporter extends LangfuseQueueExporter {
     return new RedisSeenTraceStore(() => this.queues.client, this.#config.redis.key_prefix ?? "");
   }
 
-  async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
-    // With project routing, a group may reach here without any blob exporter having stored it.
-    const unstored = request.groups.filter((group) => group.blob === undefined);
-    if (unstored.length > 0) {
-      const error = new PermanentError(`no blob exporter stores project ${request.context.scope.projectId}; a job would point at nothing`);
-      const rest = await this.exportGroups({ ...request, groups: request.groups.filter((group) => group.blob !== undefined) });
-      return [...unstored.map((group) => ({ group, error })), ...rest];
-    }
-    if (request.groups.length === 0) return [];
-    const client = this.queues.readyClient();
-    if (client === undefined) {
-      const error = new RetryableError("Redis is not reachable; jobs cannot be enqueued", this.#config.retry_after);
-      return request.groups.map((group) => ({ group, error }));
-    }
+  protected async enqueueStored(request: ExportRequest, groups: ExportGroup[], client: RedisClient): Promise<ExportFailure[]> {
     const now = new Date();
     const override = this.#config.delay === "auto" ? undefined : this.#config.delay;
     const delay = jobDelayMs(request.context.source, now, this.#config.ingestion_delay, override);
     const { projectId } = request.context.scope;
     return this.queues.enqueue(
       client,
-      request.groups,
+      groups,
       { baseName: INGESTION_QUEUE, shardCount: this.#config.shard_count, shardingKey: (group) => `${projectId}-${group.eventBodyId}` },
       (group) => ({ name: JOB_NAME, data: ingestionJobData(request, group, this.#skipS3List, now), opts: { delay } }),
       this.#config.retry_after,

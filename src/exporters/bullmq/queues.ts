@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import type { ComponentSettings, EventsExporter } from "../../pipeline/component.js";
-import { RetryableError } from "../../pipeline/errors.js";
+import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { bullPrefix, shardIndex, shardQueueName } from "./queue-naming.js";
 import { createRedisClient, isReady, type RedisClient, type RedisConfig } from "./redis.js";
@@ -117,14 +117,50 @@ export class LangfuseQueues {
   }
 }
 
-/** The lifecycle every exporter of Langfuse jobs shares: one Redis connection, opened at start. */
+/**
+ * What every exporter of Langfuse jobs shares: one Redis connection opened at start, and the rules
+ * before any job is added. A group no blob exporter stored (project routing) or of a kind the
+ * exporter does not enqueue fails for good; while Redis is unreachable every group fails, retryably.
+ * Subclasses only say how their jobs look (`enqueueStored`).
+ */
 export abstract class LangfuseQueueExporter implements EventsExporter {
   readonly role = "queue";
   protected readonly queues: LangfuseQueues;
 
-  constructor(settings: ComponentSettings, redis: RedisConfig) {
+  constructor(
+    settings: ComponentSettings,
+    redis: RedisConfig,
+    private readonly retryAfterMs: number,
+  ) {
     this.queues = new LangfuseQueues(settings, redis);
   }
+
+  async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
+    const failures: ExportFailure[] = [];
+    const stored: ExportGroup[] = [];
+    for (const group of request.groups) {
+      const refusal = this.refusal(group);
+      if (refusal !== undefined) failures.push({ group, error: new PermanentError(refusal) });
+      else if (group.blob === undefined) {
+        failures.push({ group, error: new PermanentError(`no blob exporter stores project ${request.context.scope.projectId}; a job would point at nothing`) });
+      } else stored.push(group);
+    }
+    if (stored.length === 0) return failures;
+    const client = this.queues.readyClient();
+    if (client === undefined) {
+      const error = new RetryableError("Redis is not reachable; jobs cannot be enqueued", this.retryAfterMs);
+      return [...failures, ...stored.map((group) => ({ group, error }))];
+    }
+    return [...failures, ...(await this.enqueueStored(request, stored, client))];
+  }
+
+  /** Why this exporter can never enqueue the group, if it cannot. */
+  protected refusal(_group: ExportGroup): string | undefined {
+    return undefined;
+  }
+
+  /** Enqueues the jobs of groups that are stored, with Redis reachable; returns the failures. */
+  protected abstract enqueueStored(request: ExportRequest, groups: ExportGroup[], client: RedisClient): Promise<ExportFailure[]>;
 
   async start(): Promise<void> {
     this.queues.start();
@@ -137,6 +173,4 @@ export abstract class LangfuseQueueExporter implements EventsExporter {
   unreadyReason(): string | undefined {
     return this.queues.unreadyReason();
   }
-
-  abstract exportGroups(request: ExportRequest): Promise<ExportFailure[]>;
 }

@@ -2,12 +2,11 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { durationMs, flag, integer } from "../../config/units.js";
 import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
-import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { projectRoutingFields } from "../blob-settings.js";
 import { OTEL_INGESTION_QUEUE } from "../bullmq/queue-naming.js";
 import { LangfuseQueueExporter } from "../bullmq/queues.js";
-import { redisConfigSchema } from "../bullmq/redis.js";
+import { redisConfigSchema, type RedisClient } from "../bullmq/redis.js";
 
 export const langfuseOtelConfigSchema = z.strictObject({
   ...projectRoutingFields,
@@ -63,38 +62,24 @@ class LangfuseOtelExporter extends LangfuseQueueExporter {
   readonly #settings: ComponentSettings;
 
   constructor(settings: ComponentSettings, config: LangfuseOtelConfig) {
-    super(settings, config.redis);
+    super(settings, config.redis, config.retry_after);
     this.#settings = settings;
     this.#config = config;
   }
 
-  async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
-    const failures: ExportFailure[] = [];
-    const ready: ExportGroup[] = [];
-    for (const group of request.groups) {
-      if (group.entityType !== "otel") {
-        failures.push({ group, error: new PermanentError(`langfuse_otel enqueues raw OTLP exports only, not ${group.entityType} events`) });
-      } else if (group.blob === undefined) {
-        // With project routing, a group may reach here without any blob exporter having stored it.
-        failures.push({ group, error: new PermanentError(`no blob exporter stores project ${request.context.scope.projectId}; a job would point at nothing`) });
-      } else ready.push(group);
-    }
-    if (ready.length === 0) return failures;
-    const client = this.queues.readyClient();
-    if (client === undefined) {
-      const error = new RetryableError("Redis is not reachable; jobs cannot be enqueued", this.#config.retry_after);
-      return [...failures, ...ready.map((group) => ({ group, error }))];
-    }
+  protected override refusal(group: ExportGroup): string | undefined {
+    return group.entityType === "otel" ? undefined : `langfuse_otel enqueues raw OTLP exports only, not ${group.entityType} events`;
+  }
+
+  protected async enqueueStored(request: ExportRequest, groups: ExportGroup[], client: RedisClient): Promise<ExportFailure[]> {
     const { projectId } = request.context.scope;
     const now = new Date();
-    failures.push(
-      ...(await this.queues.enqueue(
-        client,
-        ready,
-        { baseName: OTEL_INGESTION_QUEUE, shardCount: this.#config.shard_count, shardingKey: (group) => `${projectId}-${absoluteKey(group)}` },
-        (group) => ({ name: JOB_NAME, data: otelIngestionJobData(request, group, now) }),
-        this.#config.retry_after,
-      )),
+    const failures = await this.queues.enqueue(
+      client,
+      groups,
+      { baseName: OTEL_INGESTION_QUEUE, shardCount: this.#config.shard_count, shardingKey: (group) => `${projectId}-${absoluteKey(group)}` },
+      (group) => ({ name: JOB_NAME, data: otelIngestionJobData(request, group, now) }),
+      this.#config.retry_after,
     );
     if (this.#config.mark_otel_projects) {
       // A hint for Langfuse's queries, never worth failing an export for (Langfuse swallows it too).
