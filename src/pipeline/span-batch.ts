@@ -20,7 +20,8 @@ export class SpanBatch {
   #objects: unknown[] | undefined;
   /** The objects' JSON text as received, while no span was dropped. */
   #receivedJson: Buffer | undefined;
-  #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined } | undefined;
+  /** For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept and how many. */
+  #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number } | undefined;
 
   constructor(
     readonly context: RequestContext,
@@ -28,7 +29,8 @@ export class SpanBatch {
   ) {
     if (request.protobuf !== undefined) {
       try {
-        this.#protobuf = { bytes: request.protobuf, transcoded: transcodeTraceRequest(request.protobuf), kept: undefined };
+        const transcoded = transcodeTraceRequest(request.protobuf);
+        this.#protobuf = { bytes: request.protobuf, transcoded, kept: undefined, keptCount: transcoded.spans.length };
         return;
       } catch {
         // Unusual encodings take the object path, whose decoder accepts or refuses the body.
@@ -40,7 +42,7 @@ export class SpanBatch {
 
   get spanCount(): number {
     const protobuf = this.#protobuf;
-    if (protobuf) return protobuf.kept ? protobuf.kept.filter(Boolean).length : protobuf.transcoded.spans.length;
+    if (protobuf) return protobuf.keptCount;
     let count = 0;
     for (const spans of spanLists(this.#objects!)) count += spans.length;
     return count;
@@ -54,9 +56,17 @@ export class SpanBatch {
   retainByTraceId(keep: (traceId: string | undefined) => boolean): number {
     const protobuf = this.#protobuf;
     if (protobuf) {
-      const kept = protobuf.transcoded.spans.map((span, index) => (protobuf.kept?.[index] ?? true) && keep(span.traceId));
-      const dropped = kept.filter((value) => !value).length - (protobuf.kept ? protobuf.kept.filter((value) => !value).length : 0);
-      if (kept.some((value) => !value)) protobuf.kept = kept;
+      let dropped = 0;
+      const kept = protobuf.transcoded.spans.map((span, index) => {
+        if (!(protobuf.kept?.[index] ?? true)) return false;
+        if (keep(span.traceId)) return true;
+        dropped += 1;
+        return false;
+      });
+      if (dropped > 0) {
+        protobuf.kept = kept;
+        protobuf.keptCount -= dropped;
+      }
       return dropped;
     }
     let dropped = 0;
