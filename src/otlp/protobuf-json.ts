@@ -35,8 +35,14 @@ const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-const ESCAPES: Record<number, string> = { 0x22: '\\"', 0x5c: "\\\\", 0x08: "\\b", 0x0c: "\\f", 0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t" };
+/** For each byte, the character after the backslash of its JSON escape (`u` for `\u00XX`), or 0 when it is copied as is. */
+const ESCAPE_SECOND = (() => {
+  const table = new Uint8Array(256);
+  for (let byte = 0; byte < 0x20; byte += 1) table[byte] = 0x75;
+  for (const [byte, letter] of [[0x22, '"'], [0x5c, "\\"], [0x08, "b"], [0x0c, "f"], [0x0a, "n"], [0x0d, "r"], [0x09, "t"]] as const) table[byte] = letter.charCodeAt(0);
+  return table;
+})();
+const HEX_DIGIT = Buffer.from("0123456789abcdef", "latin1");
 
 class Output {
   buffer: Buffer;
@@ -74,24 +80,43 @@ class Output {
 
   /**
    * A JSON string from UTF-8 bytes: copied, with `"`, `\` and control characters escaped. Returns
-   * whether every byte was ASCII, so the caller validates UTF-8 only when it has to.
+   * whether every byte was ASCII, so the caller validates UTF-8 only when it has to. One pass with a
+   * table lookup per byte: LLM text is full of quotes (JSON-encoded messages), so escapes are not
+   * rare and must not cost a call each.
    */
   string(source: Buffer, start: number, end: number): boolean {
     this.reserve(end - start + 2);
-    this.buffer[this.position++] = 0x22;
-    let copyFrom = start;
+    let buffer = this.buffer;
+    let position = this.position;
+    buffer[position++] = 0x22;
     let bits = 0;
     for (let index = start; index < end; index += 1) {
       const byte = source[index]!;
       bits |= byte;
-      if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) continue;
-      this.#copy(source, copyFrom, index);
-      const escape = ESCAPES[byte] ?? `\\u00${HEX[byte]}`;
-      this.text(escape);
-      copyFrom = index + 1;
+      const escape = ESCAPE_SECOND[byte]!;
+      if (escape === 0) {
+        buffer[position++] = byte;
+        continue;
+      }
+      // At most 6 bytes for this one plus the rest unescaped and the closing quote.
+      if (position + 7 + (end - index) > buffer.length) {
+        this.position = position;
+        this.reserve(7 + (end - index));
+        buffer = this.buffer;
+      }
+      buffer[position++] = 0x5c;
+      if (escape !== 0x75) {
+        buffer[position++] = escape;
+        continue;
+      }
+      buffer[position++] = 0x75;
+      buffer[position++] = 0x30;
+      buffer[position++] = 0x30;
+      buffer[position++] = HEX_DIGIT[byte >> 4]!;
+      buffer[position++] = HEX_DIGIT[byte & 15]!;
     }
-    this.#copy(source, copyFrom, end);
-    this.byte(0x22);
+    buffer[position++] = 0x22;
+    this.position = position;
     return bits < 0x80;
   }
 
