@@ -21,6 +21,11 @@ interface Header {
  * to S3, so an export after a restart writes byte-identical objects under identical keys.
  */
 export function encodeRecord(record: SpoolRecord): Buffer {
+  return Buffer.concat(encodeRecordParts(record));
+}
+
+/** The encoded record as its parts (length, header, each body), so a writer need not copy the bodies. */
+export function encodeRecordParts(record: SpoolRecord): Buffer[] {
   const { authorization: _omitted, ...context } = record.context;
   const header: Header = {
     v: 1,
@@ -38,7 +43,7 @@ export function encodeRecord(record: SpoolRecord): Buffer {
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
   const length = Buffer.allocUnsafe(4);
   length.writeUInt32BE(headerBytes.length, 0);
-  return Buffer.concat([length, headerBytes, ...record.groups.map((group) => group.body)]);
+  return [length, headerBytes, ...record.groups.map((group) => group.body)];
 }
 
 export function decodeRecord(payload: Buffer): SpoolRecord {

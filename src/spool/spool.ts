@@ -5,7 +5,7 @@ import { OverloadedError, RetryableError } from "../pipeline/errors.js";
 import type { NamedExporter } from "../pipeline/exporter-chain.js";
 import { DeadLetters } from "./dead-letters.js";
 import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
-import { encodeRecord, type SpoolRecord } from "./record-codec.js";
+import { encodeRecordParts, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
 import { metrics } from "../telemetry/metrics.js";
 
@@ -106,18 +106,18 @@ export class Spool {
   async append(record: SpoolRecord): Promise<void> {
     if (record.groups.length === 0) return;
     this.admit();
-    const payload = encodeRecord(record);
+    const parts = encodeRecordParts(record);
     let location;
     try {
-      location = await this.#log.append(payload);
+      location = await this.#log.append(parts);
     } catch (error) {
       throw new RetryableError(`the spool could not store the request: ${(error as Error).message}`, this.#options.retryAfterMs, { cause: error });
     }
-    const keepInMemory = this.#inMemoryBytes + payload.length <= this.#options.memoryWindowBytes;
+    const keepInMemory = this.#inMemoryBytes + location.length <= this.#options.memoryWindowBytes;
     const entry: SpoolEntry = { location, appendedAt: Date.now(), events: record.groups.reduce((total, group) => total + group.eventCount, 0) };
     if (keepInMemory) {
       entry.record = record;
-      this.#inMemoryBytes += payload.length;
+      this.#inMemoryBytes += location.length;
     }
     this.#dispatcher.enqueue(entry);
   }

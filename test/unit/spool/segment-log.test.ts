@@ -38,6 +38,19 @@ describe("segment log", () => {
     await reopened.close();
   });
 
+  it("stores a record given in parts as one record, whose checksum covers every part", async () => {
+    const { log } = await open();
+    const parts = [payload("head|"), Buffer.alloc(0), payload("body-1|"), payload("body-2")];
+    const [whole, split] = await Promise.all([log.append(payload("whole")), log.append(parts)]);
+    expect(split.length).toBe("head|body-1|body-2".length);
+    // No close(): recovery re-reads the frames and checks each CRC over the stored bytes.
+    const { log: reopened, recovered } = await open();
+    expect(recovered.corruption).toEqual([]);
+    expect(recovered.pending).toEqual([whole, split]);
+    expect(await payloads(reopened, recovered.pending)).toEqual(["whole", "head|body-1|body-2"]);
+    await reopened.close();
+  });
+
   it("commits concurrent appends together, each at its own offset", async () => {
     const { log } = await open();
     const locations = await Promise.all(Array.from({ length: 100 }, (_, index) => log.append(payload(`record-${index}`))));
