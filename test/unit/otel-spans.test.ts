@@ -196,4 +196,20 @@ describe("the protobuf → JSON transcoder's refusals", () => {
     const accented = withName([...Buffer.from("cafés")]);
     expect(JSON.parse(transcodeTraceRequest(accented).json.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("cafés");
   });
+
+  it("gives each result its own bytes: the next request, small or large, does not change an earlier one", () => {
+    const request = (name: string) => Buffer.from(toProtobuf(requestOf([spanOf({ name })])));
+    const first = transcodeTraceRequest(request("first")).json;
+    const firstText = first.toString("utf8");
+    // Same size, other bytes: written where the first was written.
+    const second = transcodeTraceRequest(request("other")).json;
+    // Larger than the reused buffer, so the transcoder grows it.
+    const large = transcodeTraceRequest(request("x".repeat(600 * 1024))).json;
+    const third = transcodeTraceRequest(request("third")).json;
+    expect(first.toString("utf8")).toBe(firstText);
+    expect(JSON.parse(second.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("other");
+    expect(JSON.parse(large.toString("utf8"))[0].scopeSpans[0].spans[0].name).toHaveLength(600 * 1024);
+    expect(JSON.parse(third.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("third");
+    expect(JSON.parse(large.toString("utf8"))[0].scopeSpans[0].spans[0].name).toHaveLength(600 * 1024);
+  });
 });
