@@ -181,9 +181,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 }
 
-/** The daemon's V8 young-generation size (MB per semi-space); `BENCH_SEMI_SPACE_MB` to compare. */
+/**
+ * The daemon's V8 young-generation size (MB per semi-space): what the Dockerfile ships, so the bench
+ * measures the image's setting; `BENCH_SEMI_SPACE_MB` to compare.
+ */
 export function semiSpaceMb(): number {
-  return Number(process.env.BENCH_SEMI_SPACE_MB ?? 64);
+  if (process.env.BENCH_SEMI_SPACE_MB) return Number(process.env.BENCH_SEMI_SPACE_MB);
+  const shipped = /--max-semi-space-size=(\d+)/.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+  if (!shipped) throw new Error("the Dockerfile sets no --max-semi-space-size; set BENCH_SEMI_SPACE_MB");
+  return Number(shipped[1]);
 }
 
 /** A process and its descendants, from /proc/<pid>/task/<tid>/children. */

@@ -4,6 +4,7 @@ import { unwatchFile, watchFile, type Stats } from "node:fs";
 import type { Logger } from "pino";
 import { checkConfigFile } from "./config/load.js";
 import { formatProblem } from "./config/problems.js";
+import { limitHeapGrowth } from "./heap-growth.js";
 import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
 import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
@@ -104,6 +105,7 @@ async function run(file: string): Promise<number> {
     for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
     return 1;
   }
+  limitHeapGrowth();
   const count = config.workers === "auto" ? defaultWorkerCount() : config.workers;
   const worker = currentWorker();
   if (count > 1 && worker === undefined) return runPrimary(count, createLogger(config.logs), config.metrics);
