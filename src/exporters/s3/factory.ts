@@ -6,6 +6,7 @@ import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { classifyS3Error } from "./errors.js";
 import { S3ObjectWriter } from "./put-object.js";
+import { PutLimiter } from "./put-limiter.js";
 import type { AwsCredentials } from "./sigv4.js";
 import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 
@@ -73,10 +74,13 @@ class S3Exporter implements EventsExporter {
   readonly #settings: ComponentSettings;
   #writer: S3ObjectWriter | undefined;
   #credentials: CredentialSource | undefined;
+  /** One PUT per connection the writer may open: more would only wait in the agent, already signed. */
+  readonly #limiter: PutLimiter;
 
   constructor(settings: ComponentSettings, config: S3Config) {
     this.#settings = settings;
     this.#config = config;
+    this.#limiter = new PutLimiter(config.max_sockets);
   }
 
   async start(): Promise<void> {
@@ -109,7 +113,7 @@ class S3Exporter implements EventsExporter {
     if (writer === undefined || credentials === undefined) throw new Error("s3 exporter used before start");
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await writer.put(key, body, "application/json", await credentials());
+        await this.#limiter.run(async () => writer.put(key, body, "application/json", await credentials()));
         return;
       } catch (error) {
         const classified = classifyS3Error(error, this.#config.retry_after);
