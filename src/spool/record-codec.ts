@@ -20,12 +20,8 @@ interface Header {
  * then each group's object body as raw bytes. Bodies are stored exactly as they will be written
  * to S3, so an export after a restart writes byte-identical objects under identical keys.
  */
-export function encodeRecord(record: SpoolRecord): Buffer {
-  return Buffer.concat(encodeRecordParts(record));
-}
-
-/** The encoded record as its parts (length, header, each body), so a writer need not copy the bodies. */
-export function encodeRecordParts(record: SpoolRecord): Buffer[] {
+/** The payload as its parts (length, header, each body), written one after the other: the bodies are never copied. */
+export function encodeRecord(record: SpoolRecord): Buffer[] {
   const { authorization: _omitted, ...context } = record.context;
   const header: Header = {
     v: 1,

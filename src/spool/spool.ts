@@ -5,7 +5,7 @@ import { OverloadedError, RetryableError } from "../pipeline/errors.js";
 import type { NamedExporter } from "../pipeline/exporter-chain.js";
 import { DeadLetters } from "./dead-letters.js";
 import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
-import { encodeRecordParts, type SpoolRecord } from "./record-codec.js";
+import { encodeRecord, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
 import { metrics } from "../telemetry/metrics.js";
 
@@ -106,7 +106,7 @@ export class Spool {
   async append(record: SpoolRecord): Promise<void> {
     if (record.groups.length === 0) return;
     this.admit();
-    const parts = encodeRecordParts(record);
+    const parts = encodeRecord(record);
     let location;
     try {
       location = await this.#log.append(parts);

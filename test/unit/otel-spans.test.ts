@@ -114,7 +114,7 @@ describe("raw export objects", () => {
     const group = ExportGroup.fromResourceSpansJson(Buffer.from(JSON.stringify(exportOf([good("aa", "bb"), good("aa", "cc")]))), 2, Date.UTC(2026, 0, 2, 3, 4));
     const keyBefore = group.objectKey("", "p1", 2048).objectKey;
     const context = { ...CONTEXT, authorization: undefined, scope: { projectId: "p1", accessLevel: "project" as const, publicKey: "pk" } };
-    const [restored] = decodeRecord(encodeRecord({ context, groups: [group] })).groups;
+    const [restored] = decodeRecord(Buffer.concat(encodeRecord({ context, groups: [group] }))).groups;
     expect(restored!.objectKey("", "p1", 2048).objectKey).toBe(keyBefore);
     expect(restored!.entityType).toBe("otel");
     expect(restored!.eventCount).toBe(2);

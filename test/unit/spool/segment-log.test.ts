@@ -140,7 +140,7 @@ describe("spool records", () => {
       },
       groups: [new ExportGroup("observation", "s1", "e1", "span-create", body), new ExportGroup("trace", "t1", "e2", "trace-create", Buffer.from("[]"))],
     });
-    const decoded = decodeRecord(encoded);
+    const decoded = decodeRecord(Buffer.concat(encoded));
     expect(decoded.context).toMatchObject({ source: "otel", sdkName: "python", scope: { projectId: "p" } });
     expect(decoded.groups.map((group) => [group.entityType, group.eventBodyId, group.firstEventId, group.firstEventType])).toEqual([
       ["observation", "s1", "e1", "span-create"],
