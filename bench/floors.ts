@@ -127,7 +127,7 @@ async function s3Floors(): Promise<Floor[]> {
     const endpoint = `http://127.0.0.1:${sink.ready.port as number}`;
     const bodies = Array.from({ length: 100 }, (_, index) => groupBody(index));
 
-    // The daemon's exporter, configured as the daemon does it (keep-alive agents, 64 sockets, no CRC32).
+    // The daemon's exporter, configured as the daemon does it (keep-alive connection pool, 64 connections, no CRC32).
     const config = s3ConfigSchema.parse({ bucket: "langfuse", prefix: "events/", endpoint, force_path_style: true, access_key_id: "S3RVER", secret_access_key: "S3RVER" });
     const exporter = s3ExporterFactory.create({ id: parseComponentId("s3")!, logger: pino({ level: "silent" }) }, config);
     await exporter.start();

@@ -35,7 +35,7 @@ function area(frame: ProfileNode["callFrame"]): string {
 /** Daemon stages, matched against a frame's URL (and function), nearest caller first. */
 const OWNERS: Array<[string, (frame: ProfileNode["callFrame"]) => boolean]> = [
   ["garbage collector", (frame) => frame.functionName === "(garbage collector)"],
-  ["S3 PUT (writer, signing, Node HTTP client)", (frame) => /dist\/src\/exporters\/s3\/|node:_http_client|node:_http_agent|@aws-sdk|@smithy/.test(frame.url)],
+  ["S3 PUT (writer, signing, HTTP client)", (frame) => /dist\/src\/exporters\/s3\/|node_modules\/undici\/|node:_http_client|node:_http_agent|@aws-sdk|@smithy/.test(frame.url)],
   ["BullMQ + ioredis (jobs, seen-trace marks)", (frame) => /node_modules\/(bullmq|ioredis)\/|dist\/src\/exporters\/bullmq\//.test(frame.url)],
   ["spool (encode, write, fsync, dispatch)", (frame) => /dist\/src\/spool\//.test(frame.url)],
   ["group bodies (JSON.stringify of events)", (frame) => /dist\/src\/pipeline\/export\.js/.test(frame.url)],

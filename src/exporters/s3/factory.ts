@@ -74,7 +74,7 @@ class S3Exporter implements EventsExporter {
   readonly #settings: ComponentSettings;
   #writer: S3ObjectWriter | undefined;
   #credentials: CredentialSource | undefined;
-  /** One PUT per connection the writer may open: more would only wait in the agent, already signed. */
+  /** One PUT per connection the writer may open: more would only wait in its pool, already signed. */
   readonly #limiter: PutLimiter;
 
   constructor(settings: ComponentSettings, config: S3Config) {
@@ -102,7 +102,7 @@ class S3Exporter implements EventsExporter {
   }
 
   async shutdown(): Promise<void> {
-    this.#writer?.close();
+    await this.#writer?.close();
     this.#writer = undefined;
   }
 
