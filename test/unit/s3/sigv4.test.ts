@@ -1,27 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { NodeSha256 } from "../../support/sigv4-reference.js";
 import { encodeKeyPath, sha256Hex, SigV4Signer } from "../../../src/exporters/s3/sigv4.js";
-
-function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === "string") return data;
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** The AWS SDK's signer, with node:crypto as its hash, as the reference implementation. */
-class NodeSha256 {
-  readonly #hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#hash = secret === undefined ? createHash("sha256") : createHmac("sha256", toBytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.#hash.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-  reset(): void {}
-}
 
 const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
 
@@ -61,6 +41,24 @@ describe("SigV4 for S3 PUTs", () => {
     const reference = await referenceAuthorization(host, path, headers, body, date, sessionToken);
     expect(ours.authorization).toBe(reference.authorization);
     expect(ours["x-amz-date"]).toBe("20261125T102030Z");
+  });
+
+  it("trims and folds whitespace in header values as the AWS SDK does, and dates each signature by its own second", async () => {
+    const body = Buffer.from("[]");
+    const host = "s3.example.internal:9000";
+    const path = "/bucket/events/p1/trace/t1/e1.json";
+    const headers = {
+      "content-length": String(body.length),
+      "content-type": "application/json",
+      "x-amz-content-sha256": sha256Hex(body),
+      "x-amz-server-side-encryption-aws-kms-key-id": "  arn:aws:kms:key   with\tspaces ",
+    };
+    const signer = new SigV4Signer("eu-central-1");
+    for (const date of [new Date("2026-11-25T23:59:59.900Z"), new Date("2026-11-26T00:00:00.100Z"), new Date("2026-11-26T00:00:00.999Z")]) {
+      const ours = signer.sign({ method: "PUT", host, path, headers, payloadHash: headers["x-amz-content-sha256"] }, credentials, date);
+      const reference = await referenceAuthorization(host, path, headers, body, date);
+      expect(ours.authorization).toBe(reference.authorization);
+    }
   });
 
   it("encodes keys the way S3 expects: unreserved characters and / stay", () => {
