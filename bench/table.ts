@@ -58,6 +58,20 @@ function floorRow(floor: Floor): string[] {
   return [floor.name, floor.throughput, `${fixed(floor.cpuMicros, floor.cpuMicros < 10 ? 2 : 0)} µs/${floor.unit}`, "—", "—", "—", floor.note];
 }
 
+/**
+ * Two floors that depend on the host alone, not on the daemon: machines of the same kind (2 vCPUs)
+ * have given the same code figures 2-3× apart on different days, so runs are compared by these first.
+ */
+function hostSpeedLine(floors: readonly Floor[]): string | undefined {
+  const sdkPut = floors.find((floor) => floor.name === "floor: S3 PUT, plain @aws-sdk/client-s3 → sink");
+  const decode = floors.find((floor) => floor.name === "floor: decode, plain protobufjs");
+  if (sdkPut === undefined || decode === undefined) return undefined;
+  return (
+    `Host speed (floors below, daemon-independent): a plain AWS SDK PutObject costs ${integer(sdkPut.cpuMicros)} µs of CPU and plain protobufjs decodes ${decode.throughput} on one core. ` +
+    "Hosts of this 2-vCPU kind have measured 308-1,012 µs and 32,000-90,000 spans/s on different days; the issue's reference figures are about 1,000 µs and 49,000 spans/s. Compare runs on these before comparing scenarios."
+  );
+}
+
 export function renderReport(machine: Machine, scenarios: readonly ScenarioResult[], floors: readonly Floor[], skipped: readonly string[]): string {
   const header = ["scenario", "sustained (exported)", "daemon CPU", "latency p50 / p99 @ ½ rate", "peak RSS", "objects / jobs / Redis calls per span", "notes"];
   const rows = [...scenarios.map(scenarioRow), ...floors.map(floorRow)];
@@ -70,6 +84,8 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
       (machine.stealPercent === undefined ? "" : `; CPU steal during the run ${machine.stealPercent.toFixed(1)} %`) +
       ".",
   );
+  const hostSpeed = hostSpeedLine(floors);
+  if (hostSpeed !== undefined) out.push(hostSpeed);
   out.push(`Daemon: \`node --max-semi-space-size=${semiSpaceMb()} dist/src/cli.js run\`, ${machine.daemonPinning}; load generator and S3 target: ${machine.helperPinning}; Redis unpinned.`);
   out.push(`Run: ${machine.settings}. Payload: ${machine.payload}.`, "");
   out.push(line(header), line(header.map(() => "---")), ...rows.map(line));
