@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -66,8 +67,21 @@ describe("Dockerfile", () => {
   it("builds in two stages on Node 24 and runs as a non-root user under tini, with a health check", () => {
     expect(dockerfile.match(/^FROM node:24-[\w-]+/gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node", "dist\/src\/cli\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node", "--single-threaded-gc", "dist\/src\/cli\.js"\]$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*13133\/livez/m);
     expect(dockerfile).toMatch(/^VOLUME \/app\/data$/m);
+  });
+
+  it("runs node with the same memory and GC flags as npm start, and this Node accepts them", () => {
+    const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+    const image = [/NODE_OPTIONS=(--max-semi-space-size=\d+)/.exec(dockerfile)![1]!, ...(/"node", ((?:"--[^"]+", )*)"dist/.exec(dockerfile)![1]!.match(/--[^"]+/g) ?? [])];
+    expect(image).toEqual(["--max-semi-space-size=32", "--single-threaded-gc"]);
+    expect(start).toContain(`node ${image.join(" ")} dist/src/cli.js run`);
+    // Node refuses an option it does not know (the misspelt one below), so a clean run proves both are known.
+    const child = spawnSync(process.execPath, [...image, "-e", "0"], { encoding: "utf8" });
+    expect(child.status).toBe(0);
+    expect(child.stderr).toBe("");
+    const unknown = spawnSync(process.execPath, ["--single-threaded-gcx", "-e", "0"], { encoding: "utf8" });
+    expect(unknown.status !== 0 || unknown.stderr !== "").toBe(true);
   });
 });
