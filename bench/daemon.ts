@@ -135,7 +135,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const workers = options.workers ?? 1;
   const pin = workers > 1 ? { prefix: [] as string[], label: `unpinned, ${workers} worker processes` } : pinning(DAEMON_CPU);
-  const nodeArgs = [...shippedNodeFlags(), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [])];
+  const nodeArgs = daemonNodeFlags();
   if (options.cpuProfDir) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProfDir)}`);
   const child: ChildProcess = spawnTracked(pin.prefix, process.execPath, [...nodeArgs, join(ROOT, "dist/src/cli.js"), "run", "--config", configFile], {
     cwd: ROOT,
@@ -193,13 +193,14 @@ export function semiSpaceMb(): number {
 }
 
 /**
- * The node flags the image runs the daemon with: the young-generation size and the flags of the
- * Dockerfile's ENTRYPOINT (`--single-threaded-gc`). BENCH_NODE_ARGS comes after them, so
+ * The node flags the daemon runs with: the image's (the young-generation size and the flags of the
+ * Dockerfile's ENTRYPOINT, `--single-threaded-gc`), then BENCH_NODE_ARGS, so that
  * `BENCH_NODE_ARGS=--no-single-threaded-gc` measures V8's concurrent GC instead.
  */
-export function shippedNodeFlags(): string[] {
+export function daemonNodeFlags(): string[] {
   const entrypoint = /^ENTRYPOINT \[.*"node", ((?:"--[^"]+", )*)"dist/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
-  return [`--max-semi-space-size=${semiSpaceMb()}`, ...(entrypoint?.[1]?.match(/--[^"]+/g) ?? [])];
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
+  return [`--max-semi-space-size=${semiSpaceMb()}`, ...(entrypoint?.[1]?.match(/--[^"]+/g) ?? []), ...extra];
 }
 
 /** A process and its descendants, from /proc/<pid>/task/<tid>/children. */

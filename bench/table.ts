@@ -1,7 +1,7 @@
 /** The report: the machine, then one markdown table of scenarios and floors, then how to read it. */
 import type { Floor } from "./floors.js";
 import type { ScenarioResult } from "./scenario.js";
-import { shippedNodeFlags } from "./daemon.js";
+import { daemonNodeFlags } from "./daemon.js";
 
 export interface Machine {
   nproc: number;
@@ -86,7 +86,7 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
   );
   const hostSpeed = hostSpeedLine(floors);
   if (hostSpeed !== undefined) out.push(hostSpeed);
-  out.push(`Daemon: \`node ${[...shippedNodeFlags(), ...(process.env.BENCH_NODE_ARGS ? [process.env.BENCH_NODE_ARGS] : [])].join(" ")} dist/src/cli.js run\`, ${machine.daemonPinning}; load generator and S3 target: ${machine.helperPinning}; Redis unpinned.`);
+  out.push(`Daemon: \`node ${daemonNodeFlags().join(" ")} dist/src/cli.js run\`, ${machine.daemonPinning}; load generator and S3 target: ${machine.helperPinning}; Redis unpinned.`);
   out.push(`Run: ${machine.settings}. Payload: ${machine.payload}.`, "");
   out.push(line(header), line(header.map(() => "---")), ...rows.map(line));
   if (skipped.length > 0) out.push("", `Not run: ${skipped.join("; ")}.`);

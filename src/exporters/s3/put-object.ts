@@ -56,7 +56,8 @@ async function errorFromAnswer(status: number, body: Dispatcher.ResponseData["bo
 export class S3ObjectWriter {
   readonly #settings: PutObjectSettings;
   readonly #signer: SigV4Signer;
-  readonly #base: URL;
+  /** The Host header S3 sees, and signs: the endpoint's host, with the bucket in front unless path style. */
+  readonly #host: string;
   /** The path before the key: the endpoint's own path, then the bucket in path style. */
   readonly #pathPrefix: string;
   readonly #pool: Pool;
@@ -66,7 +67,7 @@ export class S3ObjectWriter {
     this.#signer = new SigV4Signer(settings.region);
     const base = new URL(settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
     if (!settings.forcePathStyle) base.hostname = `${settings.bucket}.${base.hostname}`;
-    this.#base = base;
+    this.#host = base.host;
     const bucket = settings.forcePathStyle ? `/${encodeKeyPath(settings.bucket)}` : "";
     this.#pathPrefix = `${base.pathname.replace(/\/$/, "")}${bucket}/`;
     this.#pool = new Pool(base.origin, {
@@ -94,7 +95,7 @@ export class S3ObjectWriter {
     if (settings.serverSideEncryption) headers["x-amz-server-side-encryption"] = settings.serverSideEncryption;
     if (settings.sseKmsKeyId) headers["x-amz-server-side-encryption-aws-kms-key-id"] = settings.sseKmsKeyId;
     const path = this.#pathPrefix + encodeKeyPath(key);
-    const signed = this.#signer.sign({ method: "PUT", host: this.#base.host, path, headers, payloadHash: headers["x-amz-content-sha256"]! }, credentials, new Date());
+    const signed = this.#signer.sign({ method: "PUT", host: this.#host, path, headers, payloadHash: headers["x-amz-content-sha256"]! }, credentials, new Date());
 
     const answer = await this.#pool.request({ method: "PUT", path, headers: signed, body });
     if (answer.statusCode >= 200 && answer.statusCode < 300) {
