@@ -151,6 +151,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
+      // The exit can be seen before the last of its output is read: wait for the pipes to close.
+      if (child.stdout!.readable || child.stderr!.readable) await new Promise((done) => child.once("close", done));
       throw new Error(`the daemon exited during start (${child.signalCode ?? child.exitCode}). Its output:\n${output || "(none)"}\nconfig ${configFile}:\n${configYaml(options, httpPort, grpcPort, join(directory, "spool"), metricsPort)}`);
     }
     if ((await httpReady(httpPort)) && (await tcpReady(grpcPort))) break;
@@ -199,7 +201,7 @@ export function semiSpaceMb(): number {
  */
 export function daemonNodeFlags(): string[] {
   const entrypoint = /^ENTRYPOINT \[.*"node", ((?:"--[^"]+", )*)"dist/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
-  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ").filter((flag) => flag !== "") : [];
   return [`--max-semi-space-size=${semiSpaceMb()}`, ...(entrypoint?.[1]?.match(/--[^"]+/g) ?? []), ...extra];
 }
 
