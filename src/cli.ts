@@ -105,7 +105,7 @@ async function run(file: string): Promise<number> {
     for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
     return 1;
   }
-  limitHeapGrowth();
+  limitHeapGrowth(config.heapGrowthPercent);
   const count = config.workers === "auto" ? defaultWorkerCount() : config.workers;
   const worker = currentWorker();
   if (count > 1 && worker === undefined) return runPrimary(count, createLogger(config.logs), config.metrics);

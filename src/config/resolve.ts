@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HEAP_GROWING_PERCENT } from "../heap-growth.js";
 import type { ComponentRegistry } from "../components.js";
 import {
   parseComponentId,
@@ -77,6 +78,8 @@ const rootSchema = z.strictObject({
     memory_limit: z.union([z.literal(0), z.literal("0"), byteSize]).default(0),
     /** Processes sharing the listeners; `auto` is the container's CPU quota (or the core count). */
     workers: z.union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" }).default("auto"),
+    /** V8's old-generation growth past the live data between full collections (src/heap-growth.ts): memory against GC time. */
+    heap_growth_percent: integer({ min: 10, max: 400 }).default(HEAP_GROWING_PERCENT),
     spool: spoolSchema.prefault({}),
     reload: z
       .strictObject({
@@ -113,6 +116,7 @@ export interface ResolvedConfig {
   health: HealthConfig;
   metrics: MetricsConfig;
   workers: "auto" | number;
+  heapGrowthPercent: number;
   reloadPollIntervalMs: number;
 }
 
@@ -321,6 +325,7 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       health: root.data.service.telemetry.health,
       metrics: root.data.service.telemetry.metrics,
       workers: root.data.service.workers,
+      heapGrowthPercent: root.data.service.heap_growth_percent,
       reloadPollIntervalMs: root.data.service.reload.poll_interval,
     },
     problems,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { expandEnvironment } from "../../src/config/env.js";
 import { loadConfigText } from "../../src/config/load.js";
 import { ConfigError, formatProblem, type ConfigProblem } from "../../src/config/problems.js";
+import { HEAP_GROWING_PERCENT } from "../../src/heap-growth.js";
 
 const VALID = `
 receivers:
@@ -64,6 +65,14 @@ describe("config loading", () => {
     expect(config.exporters.get("bullmq")!.config).toMatchObject({ redis: { url: "redis://127.0.0.1:6379" }, delay: "auto", ingestion_delay: 15_000 });
     expect((config.processors.get("auth")!.config as { keys: Array<{ secret_key: string }> }).keys[0]!.secret_key).toBe("sk");
     expect(config.shutdownTimeoutMs).toBe(25_000);
+    expect(config.heapGrowthPercent).toBe(HEAP_GROWING_PERCENT);
+  });
+
+  it("takes service.heap_growth_percent within 10-400 and names the setting otherwise", () => {
+    const withGrowth = (value: string) => VALID.replace("service:\n", `service:\n  heap_growth_percent: ${value}\n`);
+    expect(loadConfigText(withGrowth("150"), { env: { SECRET: "sk" } }).heapGrowthPercent).toBe(150);
+    const problems = problemsOf(withGrowth("1000"), { SECRET: "sk" });
+    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^test\.yaml:28:24: service::heap_growth_percent: .*400/)]);
   });
 
   it("reports an unset variable without default at its line and column", () => {

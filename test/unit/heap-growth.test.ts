@@ -11,12 +11,13 @@ function stderrOfSetting(flag: string): string {
 
 describe("heap growth limit", () => {
   it("leaves a --heap-growing-percent given to node alone, in either spelling", () => {
-    expect(limitHeapGrowth(["--heap-growing-percent=300"])).toBe("node flag");
-    expect(limitHeapGrowth(["--max-semi-space-size=32", "--heap_growing_percent=50"])).toBe("node flag");
+    expect(limitHeapGrowth(150, ["--heap-growing-percent=300"])).toBe("node flag");
+    expect(limitHeapGrowth(undefined, ["--max-semi-space-size=32", "--heap_growing_percent=50"])).toBe("node flag");
   });
 
   it("sets a flag this Node's V8 knows: an unknown one is reported on stderr, this one is not", () => {
-    expect(limitHeapGrowth(["--max-semi-space-size=32"])).toBe(HEAP_GROWING_PERCENT);
+    expect(limitHeapGrowth(undefined, ["--max-semi-space-size=32"])).toBe(HEAP_GROWING_PERCENT);
+    expect(limitHeapGrowth(150, [])).toBe(150);
     expect(stderrOfSetting("--heap-growing-percentage=100")).toMatch(/unrecognized flag/);
     expect(stderrOfSetting(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)).toBe("");
   });
