@@ -126,7 +126,23 @@ function tcpReady(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts the daemon on free ports. A port found free can be taken before the daemon binds it (an
+ * outgoing connection draws its local port from the same ephemeral range), so a start that fails
+ * with EADDRINUSE is tried again on new ports.
+ */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startDaemonOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+      process.stderr.write(`bench: a port was taken before the daemon bound it; starting it again on new ports\n`);
+    }
+  }
+}
+
+async function startDaemonOnce(options: DaemonOptions): Promise<Daemon> {
   const directory = mkdtempSync(join(tmpdir(), "lor-bench-daemon-"));
   const removeDirectory = onCleanup(`remove ${directory}`, () => rmSync(directory, { recursive: true, force: true }));
   const [httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
