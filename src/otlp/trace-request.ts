@@ -1,51 +1,115 @@
-import { decodeProtobufTraceRequest } from "./codec.js";
+import { compactResourceSpansBytes, decodeJsonTraceRequest, decodeProtobufTraceRequest, parseStructureLatin1 } from "./codec.js";
 
 /**
- * One OTLP trace request as a receiver got it. Decoding protobuf into objects is deferred to the
- * first pipeline that needs objects (an events pipeline converts them); the raw path can work
- * from the bytes. For OTLP/JSON, the objects come parsed, with the array's own bytes when the
- * body had the usual compact shape.
+ * One OTLP trace request as a receiver got it. Decoding into objects is deferred to the first
+ * pipeline that needs objects (an events pipeline converts them); the raw path can work from the
+ * bytes. Protobuf is transcoded without objects (src/otlp/protobuf-json.ts); compact OTLP/JSON is
+ * stored as received, and only its structure is parsed (`structure`). A body that does not decode
+ * throws InvalidDataError from whichever of these a pipeline asks for first.
  */
 export class OtlpTraceRequest {
   #resourceSpans: unknown[] | undefined;
+  /** Compact OTLP/JSON: the array's bytes, and once parsed, its structure (undefined when they are not one JSON array). */
+  #compact: { bytes: Buffer; structure?: unknown[] | undefined; parsed: boolean } | undefined;
 
   private constructor(
     resourceSpans: unknown[] | undefined,
     /** The `ExportTraceServiceRequest` bytes, for protobuf requests. */
     readonly protobuf: Buffer | undefined,
-    /** The `resourceSpans` array's JSON text as received, for compact OTLP/JSON requests. */
-    readonly json: Buffer | undefined,
+    /** The whole OTLP/JSON body, for JSON requests. */
+    private readonly jsonBody: Buffer | undefined,
+    compactBytes: Buffer | undefined,
   ) {
     this.#resourceSpans = resourceSpans;
+    this.#compact = compactBytes === undefined ? undefined : { bytes: compactBytes, parsed: false };
   }
 
   static fromProtobuf(bytes: Buffer): OtlpTraceRequest {
-    return new OtlpTraceRequest(undefined, bytes, undefined);
+    return new OtlpTraceRequest(undefined, bytes, undefined, undefined);
   }
 
-  static fromObjects(resourceSpans: unknown[], json?: Buffer): OtlpTraceRequest {
-    return new OtlpTraceRequest(resourceSpans, undefined, json);
+  /** An OTLP/JSON body, parsed when a pipeline first needs it. */
+  static fromJson(body: Buffer): OtlpTraceRequest {
+    const compact = compactResourceSpansBytes(body);
+    // Unusual bodies are parsed at once, as a whole: they are rare, and their emptiness is then known.
+    return new OtlpTraceRequest(compact === undefined ? decodeJsonTraceRequest(body) : undefined, undefined, body, compact);
   }
 
-  /** The request's spans as objects; decodes protobuf once. Throws InvalidDataError for a body that does not decode. */
+  static fromObjects(resourceSpans: unknown[]): OtlpTraceRequest {
+    return new OtlpTraceRequest(resourceSpans, undefined, undefined, undefined);
+  }
+
+  /** The structure of a compact JSON body, parsed once; undefined when the cut-out is not one JSON array. */
+  #compactStructure(): unknown[] | undefined {
+    const compact = this.#compact;
+    if (compact === undefined) return undefined;
+    if (!compact.parsed) {
+      compact.structure = parseStructureLatin1(compact.bytes);
+      compact.parsed = true;
+    }
+    return compact.structure;
+  }
+
+  /** The `resourceSpans` array's JSON text as received, for compact OTLP/JSON requests whose array is valid JSON. */
+  get json(): Buffer | undefined {
+    return this.#compactStructure() === undefined ? undefined : this.#compact!.bytes;
+  }
+
+  /**
+   * The spans as objects whose structure, numbers and ASCII strings are the request's, for checks
+   * that read nothing else (counting, ids present, lists being lists): strings with non-ASCII
+   * characters hold their UTF-8 bytes as Latin-1 (see parseStructureLatin1). For compact JSON this
+   * skips the UTF-8 decoding; otherwise it is `resourceSpans`.
+   */
+  get structure(): unknown[] {
+    return this.#resourceSpans ?? this.#compactStructure() ?? this.resourceSpans;
+  }
+
+  /** The request's spans as objects; decodes once. Throws InvalidDataError for a body that does not decode. */
   get resourceSpans(): unknown[] {
-    this.#resourceSpans ??= decodeProtobufTraceRequest(this.protobuf!);
+    if (this.#resourceSpans !== undefined) return this.#resourceSpans;
+    if (this.protobuf !== undefined) {
+      this.#resourceSpans = decodeProtobufTraceRequest(this.protobuf);
+      return this.#resourceSpans;
+    }
+    // A compact body whose array parses on its own parses the same as a whole; otherwise the whole body decides.
+    const compact = this.#compact!;
+    let spans: unknown;
+    if (!compact.parsed || compact.structure !== undefined) {
+      try {
+        spans = JSON.parse(compact.bytes.toString("utf8"));
+      } catch {
+        spans = undefined;
+      }
+    }
+    if (Array.isArray(spans)) {
+      // Decoded objects serve as the structure too.
+      compact.structure ??= spans;
+    } else {
+      spans = decodeJsonTraceRequest(this.jsonBody!);
+      compact.structure = undefined;
+    }
+    compact.parsed = true;
+    this.#resourceSpans = spans as unknown[];
     return this.#resourceSpans;
   }
 
   /**
    * Whether the request certainly holds no resource spans (answered 200 at once, as an empty
-   * export). For protobuf, a scan of the top-level fields: anything unusual counts as not empty
-   * and is left to the decoder, which accepts or refuses it.
+   * export). For protobuf, a scan of the top-level fields; for compact JSON, an empty array
+   * without spaces. Anything unusual counts as not empty and is left to the decoder, which
+   * accepts or refuses it.
    */
   isEmpty(): boolean {
     if (this.#resourceSpans !== undefined) return this.#resourceSpans.length === 0;
+    if (this.#compact !== undefined) return this.#compact.bytes.length === 2;
     return !mayHoldResourceSpans(this.protobuf!);
   }
 
   /** A copy for another pipeline: the bytes are shared (nobody writes them), decoded objects are not. */
   clone(): OtlpTraceRequest {
-    return new OtlpTraceRequest(this.#resourceSpans === undefined ? undefined : structuredClone(this.#resourceSpans), this.protobuf, this.json);
+    const objects = this.#resourceSpans === undefined || this.#compact !== undefined ? undefined : structuredClone(this.#resourceSpans);
+    return new OtlpTraceRequest(objects, this.protobuf, this.jsonBody, this.#compact?.bytes);
   }
 }
 

@@ -18,6 +18,8 @@ import { spanIdText } from "../model/span-ids.js";
 export class SpanBatch {
   readonly drops = new Map<DropReason, number>();
   #objects: unknown[] | undefined;
+  /** For compact OTLP/JSON requests, until something needs their strings: the structure only (OtlpTraceRequest.structure). */
+  #structure: { request: OtlpTraceRequest; spans: unknown[] } | undefined;
   /** The objects' JSON text as received, while no span was dropped. */
   #receivedJson: Buffer | undefined;
   /** For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept and how many. */
@@ -36,15 +38,16 @@ export class SpanBatch {
         // Unusual encodings take the object path, whose decoder accepts or refuses the body.
       }
     }
-    this.#objects = request.resourceSpans;
     this.#receivedJson = request.json;
+    if (this.#receivedJson !== undefined) this.#structure = { request, spans: request.structure };
+    else this.#objects = request.resourceSpans;
   }
 
   get spanCount(): number {
     const protobuf = this.#protobuf;
     if (protobuf) return protobuf.keptCount;
     let count = 0;
-    for (const spans of spanLists(this.#objects!)) count += spans.length;
+    for (const spans of spanLists(this.#structure?.spans ?? this.#objects!)) count += spans.length;
     return count;
   }
 
@@ -70,6 +73,8 @@ export class SpanBatch {
       return dropped;
     }
     let dropped = 0;
+    // The sampling hash reads the id's exact text: decode the strings.
+    this.#toObjects();
     this.#retainObjects((span) => {
       if (keep(spanIdText((span as { traceId?: unknown } | null)?.traceId))) return true;
       dropped += 1;
@@ -88,6 +93,16 @@ export class SpanBatch {
       const incomplete = protobuf.transcoded.spans.some((span, index) => !span.complete && (protobuf.kept?.[index] ?? true));
       if (!incomplete) return;
       this.#toObjects();
+    }
+    const structure = this.#structure;
+    if (structure) {
+      try {
+        checkOtelExport(structure.spans);
+        return;
+      } catch {
+        // The same problems, named with the scopes' decoded names.
+        this.#toObjects();
+      }
     }
     checkOtelExport(this.#objects!);
   }
@@ -116,6 +131,12 @@ export class SpanBatch {
   }
 
   #toObjects(): void {
+    const structure = this.#structure;
+    if (structure) {
+      this.#structure = undefined;
+      this.#objects = structure.request.resourceSpans;
+      return;
+    }
     const protobuf = this.#protobuf;
     if (!protobuf) return;
     this.#protobuf = undefined;

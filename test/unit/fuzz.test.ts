@@ -16,7 +16,7 @@ import { z } from "zod";
 import { ConfigError } from "../../src/config/problems.js";
 import { loadConfigText } from "../../src/config/load.js";
 import { convertResourceSpans } from "../../src/conversion/convert.js";
-import { decodeJsonTraceRequest, decodeJsonTraceRequestWithBytes, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
+import { decodeJsonTraceRequest, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
 import { transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
 import { OtlpTraceRequest } from "../../src/otlp/trace-request.js";
 import { SpanBatch } from "../../src/pipeline/span-batch.js";
@@ -292,6 +292,45 @@ describe("OTLP decoders", () => {
     );
   });
 
+  it("compact JSON: reading only the structure counts, checks and samples as the decoded objects do, and stores what was received", () => {
+    const unicode = fc.string({ unit: "grapheme", maxLength: 6 });
+    // Well-formed requests with non-ASCII text and arbitrary JSON (wrong types where lists or ids belong).
+    const requests = fc.oneof(
+      otlpResourceSpans.chain((resourceSpans) =>
+        fc.tuple(unicode, unicode).map(([scopeName, text]) =>
+          JSON.parse(JSON.stringify(resourceSpans), (key, value: unknown) => (key === "name" && value === "x" ? scopeName : key === "version" ? text : value)) as unknown[],
+        ),
+      ),
+      fc.array(fc.jsonValue({ maxDepth: 4, stringUnit: "grapheme" }), { maxLength: 3 }),
+    );
+    fc.assert(
+      fc.property(requests, fc.integer({ min: 0, max: 3 }), (resourceSpans, salt) => {
+        const json = JSON.stringify({ resourceSpans });
+        const context = { receiver: "t", transport: "http" as const, source: "otel" as const, authorization: undefined, sdkName: "", sdkVersion: "", ingestionVersion: "" };
+        const onObjects = new SpanBatch(context, OtlpTraceRequest.fromObjects(JSON.parse(json).resourceSpans as unknown[]));
+        const onStructure = new SpanBatch(context, OtlpTraceRequest.fromJson(Buffer.from(json)));
+        expect(onStructure.spanCount).toBe(onObjects.spanCount);
+        const refusal = (batch: SpanBatch) => {
+          try {
+            batch.check();
+            return undefined;
+          } catch (error) {
+            return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+          }
+        };
+        const expected = refusal(onObjects);
+        // The same refusal, word for word (scope names decoded).
+        expect(refusal(onStructure)).toBe(expected);
+        if (expected !== undefined) return;
+        expect(onStructure.serialise().toString("utf8")).toBe(JSON.stringify(resourceSpans));
+        const keep = (traceId: string | undefined) => traceId === undefined || (traceId.length + salt) % 3 !== 0;
+        expect(onStructure.retainByTraceId(keep)).toBe(onObjects.retainByTraceId(keep));
+        expect(JSON.parse(onStructure.serialise().toString("utf8"))).toEqual(JSON.parse(onObjects.serialise().toString("utf8")));
+      }),
+      PARAMETERS,
+    );
+  });
+
   it("json: any text parses or fails with InvalidDataError", () => {
     const text = fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ resourceSpans: v })));
     fc.assert(
@@ -310,25 +349,36 @@ describe("OTLP decoders", () => {
       fc.tuple(fc.array(fc.jsonValue({ maxDepth: 2 })), fc.string()).map(([a, tail]) => `{"resourceSpans":${JSON.stringify(a)}${tail}}`),
       fc.string().map((tail) => `{"resourceSpans":[${tail}]}`),
     );
+    /** What a JSON request yields, asking for the stored bytes first or for the objects first. */
+    const decode = (body: string, bytesFirst: boolean) => {
+      const request = OtlpTraceRequest.fromJson(Buffer.from(body));
+      if (bytesFirst) {
+        const json = request.json;
+        return { resourceSpans: request.resourceSpans, json };
+      }
+      const resourceSpans = request.resourceSpans;
+      return { resourceSpans, json: request.json };
+    };
     fc.assert(
-      fc.property(text, (body) => {
+      fc.property(text, fc.boolean(), (body, bytesFirst) => {
         let reference: unknown;
         try {
           reference = decodeJsonTraceRequest(Buffer.from(body));
         } catch {
-          expect(() => decodeJsonTraceRequestWithBytes(Buffer.from(body))).toThrow(InvalidDataError);
+          expect(() => decode(body, bytesFirst)).toThrow(InvalidDataError);
           return;
         }
-        const { resourceSpans, resourceSpansJson } = decodeJsonTraceRequestWithBytes(Buffer.from(body));
+        const { resourceSpans, json } = decode(body, bytesFirst);
         expect(resourceSpans).toEqual(reference);
-        if (resourceSpansJson !== undefined) expect(JSON.parse(resourceSpansJson.toString("utf8"))).toEqual(reference);
+        if (json !== undefined) expect(JSON.parse(json.toString("utf8"))).toEqual(reference);
       }),
       PARAMETERS,
     );
     // The repeated key: JSON.parse keeps the last value; the cut-out bytes would hold both.
-    const repeated = decodeJsonTraceRequestWithBytes(Buffer.from('{"resourceSpans":[1],"resourceSpans":[2]}'));
-    expect(repeated).toEqual({ resourceSpans: [2] });
-    expect(decodeJsonTraceRequestWithBytes(Buffer.from('{"resourceSpans":[{"a":"\\u00e9"}]}')).resourceSpansJson?.toString()).toBe('[{"a":"\\u00e9"}]');
+    for (const bytesFirst of [true, false]) {
+      expect(decode('{"resourceSpans":[1],"resourceSpans":[2]}', bytesFirst)).toEqual({ resourceSpans: [2], json: undefined });
+      expect(decode('{"resourceSpans":[{"a":"\\u00e9"}]}', bytesFirst).json?.toString()).toBe('[{"a":"\\u00e9"}]');
+    }
   });
 });
 

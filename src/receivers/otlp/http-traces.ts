@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { OtlpTraceRequest } from "../../otlp/trace-request.js";
-import { decodeJsonTraceRequestWithBytes, encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
+import { encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../otlp/codec.js";
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
@@ -26,11 +26,6 @@ function formatOf(contentType: string | undefined): OtlpFormat | undefined {
   if (value.includes("application/x-protobuf")) return "protobuf";
   if (value.includes("application/json")) return "json";
   return undefined;
-}
-
-function jsonRequest(body: Buffer): OtlpTraceRequest {
-  const { resourceSpans, resourceSpansJson } = decodeJsonTraceRequestWithBytes(body);
-  return OtlpTraceRequest.fromObjects(resourceSpans, resourceSpansJson);
 }
 
 function send(response: ServerResponse, status: number, format: OtlpFormat, body: Buffer, headers: Record<string, string> = {}): void {
@@ -61,7 +56,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
     const body = await readRequestBody(request, options.maxBodyBytes);
-    const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : jsonRequest(body);
+    const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : OtlpTraceRequest.fromJson(body);
     if (traces.isEmpty()) {
       send(response, 200, format, encodeExportResponse(format));
       recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
