@@ -113,6 +113,16 @@ async function run(file: string): Promise<number> {
   const logger = worker ? createLogger(config.logs).child({ worker: worker.index }) : createLogger(config.logs);
   if (worker && config.metrics.enabled) answerClusterScrapes();
   const service = new Service(config, { logger, worker, serveMetrics: worker === undefined });
+  // A stop can arrive while the service starts (the primary stops a worker that is not up yet, or
+  // Kubernetes stops a pod that just started): without a handler the signal would kill the process
+  // (a worker killed so makes the daemon exit 1). Note it, and stop cleanly once started.
+  let pendingStop: string | undefined;
+  let onStopSignal: (signal: string) => void = (signal) => {
+    pendingStop ??= signal;
+  };
+  process.on("SIGTERM", () => onStopSignal("SIGTERM"));
+  // Ctrl-C reaches every process of the group; a worker waits for the primary's SIGTERM instead.
+  process.on("SIGINT", () => (worker ? undefined : onStopSignal("SIGINT")));
   try {
     await service.start();
   } catch (error) {
@@ -146,10 +156,9 @@ async function run(file: string): Promise<number> {
         },
       );
     };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    // Ctrl-C reaches every process of the group; a worker waits for the primary's SIGTERM instead.
-    process.on("SIGINT", () => (worker ? undefined : stop("SIGINT")));
+    onStopSignal = stop;
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
+    if (pendingStop !== undefined) stop(pendingStop);
   });
 }
 

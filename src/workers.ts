@@ -73,6 +73,7 @@ function superviseWorkers(count: number, logger: Logger, metricsUrl: string | un
     const workers = new Map<number, Worker>();
     const crashes: number[] = [];
     let started = 0;
+    const startedWorkers = new Set<number>();
     let stopping = false;
     let exitCode = 0;
 
@@ -81,6 +82,7 @@ function superviseWorkers(count: number, logger: Logger, metricsUrl: string | un
       workers.set(index, worker);
       worker.on("message", (message: WorkerMessage) => {
         if (message.type === "started") {
+          startedWorkers.add(index);
           started += 1;
           if (started === count) logger.info({ workers: count, receivers: message.addresses, health: message.health, metrics: metricsUrl }, "daemon started");
         } else if (message.type === "failed") {
@@ -90,8 +92,12 @@ function superviseWorkers(count: number, logger: Logger, metricsUrl: string | un
       });
       worker.on("exit", (code, signal) => {
         workers.delete(index);
+        const wasStarted = startedWorkers.delete(index);
         if (stopping) {
-          if (code !== 0) exitCode = 1;
+          // A worker stopped before it was up dies of the SIGTERM itself (its handler is not yet
+          // installed while it loads): it had accepted nothing, so that is a clean stop.
+          const stoppedBeforeStart = signal === "SIGTERM" && !wasStarted;
+          if (code !== 0 && !stoppedBeforeStart) exitCode = 1;
           if (workers.size === 0) {
             logger.info("daemon stopped");
             resolve(exitCode);
