@@ -257,6 +257,36 @@ service:
     // ...and logs never carry the credentials the client sent.
     expect(output()).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
   });
+
+  it("exits 0 on a SIGTERM that arrives while its workers are still starting", async () => {
+    const file = join(folder, "early-stop.yaml");
+    await writeFile(
+      file,
+      `receivers:
+  otlp:
+    http: { endpoint: 127.0.0.1:0 }
+processors:
+  validate: {}
+  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
+exporters:
+  file: { directory: ${join(folder, "early-blobs")} }
+  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
+service:
+  workers: 2
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { enabled: false } }
+  spool: { directory: ${join(folder, "early-spool")} }
+  pipelines:
+    events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
+`,
+    );
+    const daemon = new DaemonProcess(file);
+    const child = daemon.launch();
+    // The first worker is up; the other may still be loading or starting (before the fix, a worker
+    // in that state died of the signal and the daemon exited 1).
+    await waitFor(() => daemon.output.includes("OTLP receiver listening") || child.exitCode !== null, 20_000, "a worker to listen");
+    expect(await daemon.stop("SIGTERM"), daemon.output).toBe(0);
+    expect(daemon.output).not.toContain("worker died");
+  });
 });
 
 describe("live reload", () => {

@@ -34,6 +34,13 @@ export class DaemonProcess {
   ) {}
 
   async start(): Promise<void> {
+    const child = this.launch();
+    await waitFor(() => this.output.includes('"msg":"daemon started"') || child.exitCode !== null, 20_000, "the daemon to start");
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${this.output}`);
+  }
+
+  /** Spawns the daemon without waiting for it to start. */
+  launch(): ChildProcess {
     this.output = "";
     // Its own process group, so SIGKILL can take the primary and its workers at once, as a
     // container kill or an OOM kill of the pod would.
@@ -47,8 +54,7 @@ export class DaemonProcess {
     child.once("exit", () => running.delete(child));
     child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
-    await waitFor(() => this.output.includes('"msg":"daemon started"') || child.exitCode !== null, 20_000, "the daemon to start");
-    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${this.output}`);
+    return child;
   }
 
   /** The main process's id, while it runs. */
