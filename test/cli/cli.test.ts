@@ -30,6 +30,27 @@ afterAll(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
+/** A serving config: OTLP/HTTP on a free port into files and the test Redis; blobs in `<name>/` under `folder`. */
+function servingConfig(name: string, metrics: string, serviceExtra = ""): string {
+  const directory = name === "run" ? folder : join(folder, name);
+  return `receivers:
+  otlp:
+    http: { endpoint: 127.0.0.1:0 }
+processors:
+  validate: {}
+  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
+exporters:
+  file: { directory: ${join(directory, "blobs")}, prefix: events/ }
+  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
+service:
+  ${serviceExtra}
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, ${metrics} }
+  spool: { directory: ${join(directory, "spool")} }
+  pipelines:
+    events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
+`;
+}
+
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN_SCRIPT, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
@@ -211,24 +232,7 @@ describe("langfuse-otel-receiver run", () => {
   it("serves, then stops cleanly on SIGTERM with exit code 0", async () => {
     const file = join(folder, "run.yaml");
     const blobs = join(folder, "blobs");
-    await writeFile(
-      file,
-      `receivers:
-  otlp:
-    http: { endpoint: 127.0.0.1:0 }
-processors:
-  validate: {}
-  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
-exporters:
-  file: { directory: ${blobs}, prefix: events/ }
-  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
-service:
-  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
-  spool: { directory: ${join(folder, "spool")} }
-  pipelines:
-    events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
-`,
-    );
+    await writeFile(file, servingConfig("run", "metrics: { endpoint: 127.0.0.1:0 }"));
     const daemon = new DaemonProcess(file, { LOG_LEVEL: "debug" });
     await daemon.start();
     await waitFor(() => daemon.output.includes('"metrics"'), 20_000, "the main process to report its metrics endpoint");
@@ -260,25 +264,7 @@ service:
 
   it("exits 0 on a SIGTERM that arrives while its workers are still starting", async () => {
     const file = join(folder, "early-stop.yaml");
-    await writeFile(
-      file,
-      `receivers:
-  otlp:
-    http: { endpoint: 127.0.0.1:0 }
-processors:
-  validate: {}
-  auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] }
-exporters:
-  file: { directory: ${join(folder, "early-blobs")} }
-  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
-service:
-  workers: 2
-  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { enabled: false } }
-  spool: { directory: ${join(folder, "early-spool")} }
-  pipelines:
-    events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
-`,
-    );
+    await writeFile(file, servingConfig("early-stop", "metrics: { enabled: false }", "workers: 2"));
     const daemon = new DaemonProcess(file);
     const child = daemon.launch();
     // The first worker is up; the other may still be loading or starting (before the fix, a worker
