@@ -266,7 +266,7 @@ function structuralDifferences(current: ResolvedConfig, next: ResolvedConfig): s
   const pipelineShape = (config: ResolvedConfig) =>
     JSON.stringify(config.pipelines.map((pipeline) => [pipeline.id, pipeline.receivers, pipeline.exporters, exportBatching(config, pipeline.processors) ?? null]));
   const service = (config: ResolvedConfig) =>
-    JSON.stringify([config.logs, config.shutdownTimeoutMs, config.memoryLimitBytes, config.spool, config.health, config.metrics, config.workers]);
+    JSON.stringify([config.logs, config.shutdownTimeoutMs, config.memoryLimitBytes, config.spool, config.health, config.metrics, config.workers, config.heapGrowthPercent]);
   const differences: string[] = [];
   if (componentConfigs(current.receivers) !== componentConfigs(next.receivers)) differences.push("receivers");
   if (componentConfigs(current.exporters) !== componentConfigs(next.exporters)) differences.push("exporters");
