@@ -55,6 +55,7 @@ class PutAnswer implements Dispatcher.DispatchHandler {
     private readonly reject: (error: Error) => void,
   ) {}
 
+  /** Nothing to do at the start; defining it marks this as a handler of undici's current interface. */
   onRequestStart(): void {}
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
