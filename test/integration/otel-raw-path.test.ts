@@ -8,7 +8,7 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { z } from "zod";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { exportOverGrpc } from "../support/grpc.js";
-import { resourceSpans, span, toJson, toProtobuf } from "../support/otlp.js";
+import { gzipSync, resourceSpans, span, toJson, toProtobuf } from "../support/otlp.js";
 import { startStack, type TestStack } from "../support/stack.js";
 
 /**
@@ -181,6 +181,43 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     expect(result.code).toBe(0);
     const stored = await exportsOfTrace(traceId);
     expect(stored.map((item) => item.body)).toEqual([data]);
+  });
+
+  it("stores each of many concurrent large protobuf exports exactly as sent, though their bodies share reused buffers", async () => {
+    // Bodies over 64 KB arrive in several socket reads and are read into reused buffers. Two rounds
+    // of concurrent requests make the second reuse the first's buffers: a buffer handed out again
+    // while its request was still in the pipeline would store zeros or another request's spans.
+    const sent: Array<{ traceId: string; data: ReturnType<typeof resourceSpans> }> = [];
+    for (let round = 0; round < 2; round += 1) {
+      const requests = Array.from({ length: 8 }, (_, index) => {
+        const traceId = randomHex(16);
+        const text = randomHex(6 * 1024);
+        const spans = Array.from({ length: 12 }, (_, n) => span({ traceId, spanId: randomHex(8), name: `op-${round}-${index}-${n}`, attributes: { "langfuse.observation.input": text } }));
+        return { traceId, data: resourceSpans(spans), gzip: index % 3 === 0 };
+      });
+      const statuses = await Promise.all(
+        requests.map(async ({ data, gzip }) => {
+          const body = toProtobuf(data);
+          expect(body.length).toBeGreaterThan(128 * 1024);
+          const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
+            method: "POST",
+            headers: { "content-type": "application/x-protobuf", authorization: basicAuth(), ...(gzip ? { "content-encoding": "gzip" } : {}) },
+            body: gzip ? gzipSync(body) : body,
+          });
+          await response.arrayBuffer();
+          return response.status;
+        }),
+      );
+      expect(statuses).toEqual(requests.map(() => 200));
+      sent.push(...requests);
+    }
+    const storedByTrace = new Map<string, unknown[][]>();
+    for (const key of await stack.s3.listKeys(OTEL_PREFIX)) {
+      const body = JSON.parse((await stack.s3.getObject(key)).body) as unknown[];
+      const traceIds = new Set(spansOf(body).map((item) => item.traceId as string));
+      for (const traceId of traceIds) storedByTrace.set(traceId, [...(storedByTrace.get(traceId) ?? []), body]);
+    }
+    for (const { traceId, data } of sent) expect(storedByTrace.get(traceId)).toEqual([data]);
   });
 
   it("refuses a whole export when a span has no usable ids, as Langfuse does, and stores nothing of it", async () => {

@@ -77,6 +77,37 @@ describe("OTLP/HTTP receiver", () => {
     expect(generationJob.data.payload.data).toMatchObject({ eventBodyId: CHILD_SPAN_ID, skipS3List: true, bucketPrefix: `${prefix}observation/${CHILD_SPAN_ID}/` });
   });
 
+  it("converts each of many concurrent large protobuf exports from its own bytes, though their bodies share reused buffers", async () => {
+    // As on the raw path: bodies over 64 KB are read into reused buffers, and the second round of
+    // concurrent requests reuses the first's. Each observation must carry its own request's input.
+    const sent: Array<{ spanId: string; input: string }> = [];
+    for (let round = 0; round < 2; round += 1) {
+      const requests = Array.from({ length: 6 }, (_, index) => {
+        const traceId = uniqueTraceId();
+        const spans = Array.from({ length: 8 }, (_, n) => {
+          const spanId = `${(round * 100 + index).toString(16).padStart(8, "0")}${n.toString(16).padStart(8, "0")}`;
+          const input = `${spanId}:${"x".repeat(12 * 1024)}`;
+          sent.push({ spanId, input });
+          return span({ traceId, spanId, name: `op-${n}`, attributes: { "langfuse.observation.input": input } });
+        });
+        return toProtobuf(resourceSpans(spans));
+      });
+      const statuses = await Promise.all(
+        requests.map(async (body, index) => {
+          expect(body.length).toBeGreaterThan(64 * 1024);
+          return (await send(index % 2 === 0 ? body : gzipSync(body), "application/x-protobuf", index % 2 === 0 ? {} : { "content-encoding": "gzip" })).status;
+        }),
+      );
+      expect(statuses).toEqual(requests.map(() => 200));
+    }
+    for (const { spanId, input } of sent) {
+      const keys = await s3.listKeys(`events/${TEST_KEYS.projectId}/observation/${spanId}/`);
+      expect(keys).toHaveLength(1);
+      const [event] = await s3.getJson<Array<{ body: { input: unknown } }>>(keys[0]!);
+      expect(event!.body.input).toBe(input);
+    }
+  });
+
   it("accepts gzip and refuses a gzip body that inflates past the limit with 413", async () => {
     const traceId = uniqueTraceId();
     const ok = await send(gzipSync(toProtobuf(resourceSpans([span({ traceId })]))), "application/x-protobuf", { "content-encoding": "gzip" });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
+import type { BodyBufferPool } from "./body-pool.js";
 import { InvalidDataError, PayloadTooLargeError } from "../../pipeline/errors.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -19,11 +20,13 @@ function contentEncoding(header: string | undefined): Encoding {
 /**
  * Reads the raw body, refusing it as soon as it passes `maxBytes` (before reading it all). The
  * stream is paused, not destroyed, so the socket stays open long enough to carry the 413 answer
- * (destroying it would look like a network error, which clients retry).
+ * (destroying it would look like a network error, which clients retry). With a pool and a declared
+ * length, the socket's chunks are copied into a pooled buffer instead of joined into a new one.
  */
-function readRaw(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readRaw(request: IncomingMessage, maxBytes: number, pool: BodyBufferPool | undefined): Promise<Buffer> {
   const declared = Number(request.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(new PayloadTooLargeError(maxBytes));
+  const pooled = pool?.take(declared);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -41,11 +44,14 @@ function readRaw(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
         reject(new PayloadTooLargeError(maxBytes));
         return;
       }
-      chunks.push(chunk);
+      // Node's parser never delivers more than Content-Length, so the pooled buffer always has room.
+      if (pooled !== undefined) chunk.copy(pooled, size - chunk.length);
+      else chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (pooled !== undefined) resolve(pooled.subarray(0, size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onError = (error: Error) => {
       cleanup();
@@ -66,15 +72,20 @@ function readRaw(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
  * The request body, decompressed, never larger than `maxBytes` before or after decompression:
  * zlib stops as soon as the output would pass the limit, so a compression bomb costs at most
  * `maxBytes` of memory.
+ *
+ * With a pool, an uncompressed body may be one of its buffers: the caller gives it back once
+ * nothing reads it. A compressed body's raw bytes go back to the pool as soon as they are inflated.
  */
-export async function readRequestBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export async function readRequestBody(request: IncomingMessage, maxBytes: number, pool?: BodyBufferPool): Promise<Buffer> {
   const encoding = contentEncoding(request.headers["content-encoding"]);
-  const raw = await readRaw(request, maxBytes);
+  const raw = await readRaw(request, maxBytes, pool);
   if (encoding === "identity") return raw;
   try {
     return encoding === "gzip" ? await gunzipAsync(raw, { maxOutputLength: maxBytes }) : await inflateAsync(raw, { maxOutputLength: maxBytes });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new PayloadTooLargeError(maxBytes);
     throw new InvalidDataError(`cannot decompress the ${encoding} body: ${(error as Error).message}`);
+  } finally {
+    pool?.give(raw);
   }
 }

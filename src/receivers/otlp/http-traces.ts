@@ -5,6 +5,7 @@ import { encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../ot
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
+import { otlpBodyPool } from "../http/body-pool.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
@@ -55,15 +56,23 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
   try {
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
-    const body = await readRequestBody(request, options.maxBodyBytes);
+    // Protobuf bodies are read into reusable buffers: nothing keeps their bytes once the request
+    // is answered (the transcoder and the decoder copy what they need). JSON bodies may be stored
+    // as received, so they are never pooled.
+    const pool = format === "protobuf" ? otlpBodyPool : undefined;
+    const body = await readRequestBody(request, options.maxBodyBytes, pool);
     const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : OtlpTraceRequest.fromJson(body);
     if (traces.isEmpty()) {
       send(response, 200, format, encodeExportResponse(format));
+      pool?.give(body);
       recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
     const result = await options.consumer.consume({ kind: "otlp", request: traces }, context);
     send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
+    // Only after success: a failed consume may leave work behind that still reads the body; that
+    // body is left to the GC.
+    pool?.give(body);
     recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { BodyBufferPool } from "../../../src/receivers/http/body-pool.js";
+
+const KB = 1024;
+const pool = () => new BodyBufferPool({ minBytes: 64 * KB, maxBytes: 1024 * KB, maxFreeBytes: 512 * KB });
+
+describe("BodyBufferPool", () => {
+  it("hands out buffers of exactly the asked size, only within its range", () => {
+    const bodies = pool();
+    expect(bodies.take(100 * KB)!.length).toBe(100 * KB);
+    expect(bodies.take(64 * KB - 1)).toBeUndefined();
+    expect(bodies.take(1024 * KB + 1)).toBeUndefined();
+    expect(bodies.take(Number.NaN)).toBeUndefined();
+  });
+
+  it("reuses a given-back buffer for the next body that fits, zero-filled", () => {
+    const bodies = pool();
+    const first = bodies.take(100 * KB)!;
+    first.fill(0xab);
+    bodies.give(first);
+    // Zeroed at once: a late reader of the old body sees zeros, never the next request's bytes.
+    expect(first.every((byte) => byte === 0)).toBe(true);
+    const second = bodies.take(90 * KB)!;
+    expect(second.buffer).toBe(first.buffer);
+    expect(bodies.freeBytes).toBe(0);
+    // A body larger than every free buffer gets a new one.
+    bodies.give(second);
+    expect(bodies.take(200 * KB)!.buffer).not.toBe(first.buffer);
+  });
+
+  it("picks the smallest free buffer that fits", () => {
+    const bodies = pool();
+    const large = bodies.take(300 * KB)!;
+    const small = bodies.take(100 * KB)!;
+    bodies.give(large);
+    bodies.give(small);
+    expect(bodies.take(70 * KB)!.buffer).toBe(small.buffer);
+    expect(bodies.take(70 * KB)!.buffer).toBe(large.buffer);
+  });
+
+  it("ignores buffers it did not hand out and buffers given back twice", () => {
+    const bodies = pool();
+    const foreign = Buffer.alloc(128 * KB, 1);
+    bodies.give(foreign);
+    expect(bodies.freeBytes).toBe(0);
+    expect(foreign[0]).toBe(1);
+    const body = bodies.take(100 * KB)!;
+    bodies.give(body);
+    const kept = bodies.freeBytes;
+    bodies.give(body);
+    expect(bodies.freeBytes).toBe(kept);
+    // Handed out once, so only one taker gets it.
+    expect(bodies.take(100 * KB)!.buffer).toBe(body.buffer);
+    expect(bodies.take(100 * KB)!.buffer).not.toBe(body.buffer);
+  });
+
+  it("keeps at most maxFreeBytes, dropping the smallest free buffers for a larger one", () => {
+    const bodies = pool();
+    const taken = [bodies.take(128 * KB)!, bodies.take(128 * KB)!, bodies.take(128 * KB)!, bodies.take(128 * KB)!, bodies.take(256 * KB)!];
+    for (const body of taken.slice(0, 4)) bodies.give(body);
+    expect(bodies.freeBytes).toBe(512 * KB);
+    bodies.give(taken[4]!);
+    expect(bodies.freeBytes).toBe(512 * KB);
+    expect(bodies.take(200 * KB)!.buffer).toBe(taken[4]!.buffer);
+    // A buffer larger than the whole allowance is never kept.
+    const huge = bodies.take(1000 * KB)!;
+    bodies.give(huge);
+    expect(bodies.take(1000 * KB)!.buffer).not.toBe(huge.buffer);
+  });
+});
