@@ -201,9 +201,9 @@ describe("the protobuf → JSON transcoder's refusals", () => {
     const request = (name: string) => Buffer.from(toProtobuf(requestOf([spanOf({ name })])));
     const first = transcodeTraceRequest(request("first")).json;
     const firstText = first.toString("utf8");
-    // Same size, other bytes: written where the first was written.
+    // Same size, other bytes.
     const second = transcodeTraceRequest(request("other")).json;
-    // Larger than the reused buffer, so the transcoder grows it.
+    // Large: a buffer sized from a much larger body.
     const large = transcodeTraceRequest(request("x".repeat(600 * 1024))).json;
     const third = transcodeTraceRequest(request("third")).json;
     expect(first.toString("utf8")).toBe(firstText);
@@ -211,5 +211,14 @@ describe("the protobuf → JSON transcoder's refusals", () => {
     expect(JSON.parse(large.toString("utf8"))[0].scopeSpans[0].spans[0].name).toHaveLength(600 * 1024);
     expect(JSON.parse(third.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("third");
     expect(JSON.parse(large.toString("utf8"))[0].scopeSpans[0].spans[0].name).toHaveLength(600 * 1024);
+  });
+
+  it("writes JSON many times the size of its protobuf whole (the output buffer grows past its first guess)", () => {
+    // 3,000 one-letter integer attributes: ~8 bytes each in protobuf, ~40 in JSON.
+    const attributes = Object.fromEntries(Array.from({ length: 3000 }, (_, index) => [`k${index}`, index]));
+    const body = Buffer.from(toProtobuf(requestOf([spanOf({ name: "wide", attributes })])));
+    const { json } = transcodeTraceRequest(body);
+    expect(json.length).toBeGreaterThan(body.length * 3);
+    expect(JSON.parse(json.toString("utf8"))).toEqual(decodeProtobufTraceRequest(body));
   });
 });
