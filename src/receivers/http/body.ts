@@ -26,7 +26,7 @@ function contentEncoding(header: string | undefined): Encoding {
 function readRaw(request: IncomingMessage, maxBytes: number, pool: BodyBufferPool | undefined): Promise<Buffer> {
   const declared = Number(request.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(new PayloadTooLargeError(maxBytes));
-  const pooled = pool?.take(declared);
+  let pooled = pool?.take(declared);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -44,9 +44,15 @@ function readRaw(request: IncomingMessage, maxBytes: number, pool: BodyBufferPoo
         reject(new PayloadTooLargeError(maxBytes));
         return;
       }
-      // Node's parser never delivers more than Content-Length, so the pooled buffer always has room.
-      if (pooled !== undefined) chunk.copy(pooled, size - chunk.length);
-      else chunks.push(chunk);
+      if (pooled !== undefined && size <= pooled.length) {
+        chunk.copy(pooled, size - chunk.length);
+        return;
+      }
+      // More than Content-Length (Node's parser does not allow it, but a lenient one might): the
+      // bytes so far and the rest are joined as without a pool, never cut to the declared size.
+      if (pooled !== undefined) chunks.push(pooled.subarray(0, size - chunk.length));
+      pooled = undefined;
+      chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();

@@ -1,7 +1,13 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { readRequestBody } from "../../../src/receivers/http/body.js";
 import { BodyBufferPool } from "../../../src/receivers/http/body-pool.js";
 
 const KB = 1024;
+const MAX = 1024 * KB;
 const pool = () => new BodyBufferPool({ minBytes: 64 * KB, maxBytes: 1024 * KB, maxFreeBytes: 512 * KB });
 
 describe("BodyBufferPool", () => {
@@ -66,5 +72,41 @@ describe("BodyBufferPool", () => {
     const huge = bodies.take(1000 * KB)!;
     bodies.give(huge);
     expect(bodies.take(1000 * KB)!.buffer).not.toBe(huge.buffer);
+  });
+});
+
+describe("readRequestBody with a pool", () => {
+  /** A request stream with the given headers that delivers `parts` (pure logic: the parser's work is not under test here). */
+  function requestOf(headers: Record<string, string>, parts: Buffer[]): IncomingMessage {
+    const stream = Readable.from(parts) as unknown as IncomingMessage;
+    Object.assign(stream, { headers });
+    return stream;
+  }
+
+  it("reads a multi-chunk body into a pooled buffer, which a later body reuses", async () => {
+    const bodies = pool();
+    const data = randomBytes(150 * KB);
+    const first = await readRequestBody(requestOf({ "content-length": String(data.length) }, [data.subarray(0, 64 * KB), data.subarray(64 * KB)]), MAX, bodies);
+    expect(first.equals(data)).toBe(true);
+    bodies.give(first);
+    const next = randomBytes(140 * KB);
+    const second = await readRequestBody(requestOf({ "content-length": String(next.length) }, [next]), MAX, bodies);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.equals(next)).toBe(true);
+  });
+
+  it("keeps every byte when more arrives than Content-Length declared", async () => {
+    const data = randomBytes(200 * KB);
+    const body = await readRequestBody(requestOf({ "content-length": String(100 * KB) }, [data.subarray(0, 80 * KB), data.subarray(80 * KB)]), MAX, pool());
+    expect(body.equals(data)).toBe(true);
+  });
+
+  it("gives a compressed body's raw bytes back once inflated", async () => {
+    const bodies = pool();
+    const data = randomBytes(100 * KB);
+    const compressed = gzipSync(data);
+    const body = await readRequestBody(requestOf({ "content-length": String(compressed.length), "content-encoding": "gzip" }, [compressed]), MAX, bodies);
+    expect(body.equals(data)).toBe(true);
+    expect(bodies.freeBytes).toBeGreaterThanOrEqual(compressed.length);
   });
 });
