@@ -38,6 +38,8 @@ afterAll(async () => {
 });
 
 const validOtlp = resourceSpans([span({ traceId: "f".repeat(32) })]);
+/** Over 64 KB, so the daemon reads it into a reused buffer (src/receivers/http/body-pool.ts). */
+const largeProtobuf = toProtobuf(resourceSpans([span({ traceId: "e".repeat(32), attributes: { "langfuse.observation.input": "x".repeat(80 * 1024) } })]));
 
 const otlpBody = fc.oneof(
   fc.uint8Array({ maxLength: 256 }).map((b) => ({ type: "application/x-protobuf", body: Buffer.from(b) })),
@@ -45,6 +47,13 @@ const otlpBody = fc.oneof(
     .tuple(fc.nat(), fc.integer({ min: 1, max: 255 }))
     .map(([at, bits]) => {
       const bytes = Buffer.from(toProtobuf(validOtlp));
+      bytes[at % bytes.length] = bytes[at % bytes.length]! ^ bits;
+      return { type: "application/x-protobuf", body: bytes };
+    }),
+  fc
+    .tuple(fc.nat(), fc.integer({ min: 1, max: 255 }))
+    .map(([at, bits]) => {
+      const bytes = Buffer.from(largeProtobuf);
       bytes[at % bytes.length] = bytes[at % bytes.length]! ^ bits;
       return { type: "application/x-protobuf", body: bytes };
     }),
