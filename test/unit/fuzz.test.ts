@@ -17,6 +17,7 @@ import { ConfigError } from "../../src/config/problems.js";
 import { loadConfigText } from "../../src/config/load.js";
 import { convertResourceSpans } from "../../src/conversion/convert.js";
 import { decodeJsonTraceRequest, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
+import { parseLatin1JsonInPieces } from "../../src/otlp/json-pieces.js";
 import { transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
 import { OtlpTraceRequest } from "../../src/otlp/trace-request.js";
 import { SpanBatch } from "../../src/pipeline/span-batch.js";
@@ -379,6 +380,35 @@ describe("OTLP decoders", () => {
       expect(decode('{"resourceSpans":[1],"resourceSpans":[2]}', bytesFirst)).toEqual({ resourceSpans: [2], json: undefined });
       expect(decode('{"resourceSpans":[{"a":"\\u00e9"}]}', bytesFirst).json?.toString()).toBe('[{"a":"\\u00e9"}]');
     }
+  });
+
+  it("json: parsing spans one by one gives JSON.parse's result or its refusal, on intact and damaged exports", () => {
+    // Spans at the depth the piecewise parse splits at, with any JSON inside and around them,
+    // then a byte flipped, cut or inserted anywhere (often a quote, backslash or bracket).
+    const exportText = fc
+      .tuple(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }))
+      .map(([spans, extra]) => JSON.stringify([{ resource: extra, scopeSpans: [{ scope: { name: "s" }, spans: spans.map((value) => ({ value })) }, { spans }] }]));
+    const damage = fc.oneof(
+      fc.constant((text: Buffer) => text),
+      fc.tuple(fc.nat(), fc.constantFrom(0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x20, 0x01, 0xe9)).map(
+        ([at, byte]) => (text: Buffer) => Buffer.concat([text.subarray(0, at % (text.length + 1)), Buffer.from([byte]), text.subarray(at % (text.length + 1))]),
+      ),
+      fc.nat().map((at) => (text: Buffer) => Buffer.concat([text.subarray(0, at % text.length), text.subarray((at % text.length) + 1)])),
+    );
+    fc.assert(
+      fc.property(exportText, damage, fc.integer({ min: 0, max: 64 }), (text, damageOf, maxString) => {
+        const bytes = damageOf(Buffer.from(text, "utf8"));
+        expect(outcome(() => parseLatin1JsonInPieces(bytes, maxString))).toEqual(outcome(() => JSON.parse(bytes.toString("latin1"))));
+        let expected: unknown;
+        try {
+          expected = JSON.parse(bytes.toString("latin1"));
+        } catch {
+          return;
+        }
+        expect(parseLatin1JsonInPieces(bytes, maxString)).toEqual(expected);
+      }),
+      PARAMETERS,
+    );
   });
 });
 
