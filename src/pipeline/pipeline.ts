@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
 import type { Component, EventsProcessor, PipelineType } from "./component.js";
+import { releaseStoredBodies } from "./buffer-pool.js";
 import type { ExportGroup } from "./export.js";
 import { runExporterChain, summariseFailures, type NamedExporter } from "./exporter-chain.js";
 import type { PayloadConsumer, ProjectScope, RequestContext } from "./payload.js";
@@ -148,6 +149,8 @@ export abstract class PipelineBase implements Pipeline {
       return;
     }
     const failures = await runExporterChain({ context, groups }, this.parts.exporters);
+    // Every exporter has settled: nothing reads the bodies any more.
+    releaseStoredBodies(groups);
     if (failures.length > 0) throw summariseFailures(failures, groups.length);
   }
 }

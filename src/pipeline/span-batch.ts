@@ -1,5 +1,6 @@
 import { decodeProtobufTraceRequest } from "../otlp/codec.js";
 import { transcodeTraceRequest, type TranscodedRequest } from "../otlp/protobuf-json.js";
+import { storedJsonPool } from "./buffer-pool.js";
 import type { OtlpTraceRequest } from "../otlp/trace-request.js";
 import { checkOtelExport } from "../processors/validate/otel-spans.js";
 import type { DropReason } from "./batch.js";
@@ -24,6 +25,8 @@ export class SpanBatch {
   #receivedJson: Buffer | undefined;
   /** For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept and how many. */
   #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number } | undefined;
+  /** The transcoded text serialise() returned last: someone else's to give back. */
+  #handedOver: Buffer | undefined;
 
   constructor(
     readonly context: RequestContext,
@@ -31,7 +34,7 @@ export class SpanBatch {
   ) {
     if (request.protobuf !== undefined) {
       try {
-        const transcoded = transcodeTraceRequest(request.protobuf);
+        const transcoded = transcodeTraceRequest(request.protobuf, undefined, storedJsonPool);
         this.#protobuf = { bytes: request.protobuf, transcoded, kept: undefined, keptCount: transcoded.spans.length };
         return;
       } catch {
@@ -107,14 +110,23 @@ export class SpanBatch {
     checkOtelExport(this.#objects!);
   }
 
-  /** The JSON text to store: the array of the resource spans that are left. */
+  /**
+   * The JSON text to store: the array of the resource spans that are left. A transcoded text it
+   * returns is borrowed from `storedJsonPool` and belongs from then on to whoever stores it
+   * (releaseStoredBodies); the batch never gives that one back itself.
+   */
   serialise(): Buffer {
     const protobuf = this.#protobuf;
     if (protobuf) {
-      if (protobuf.kept === undefined) return protobuf.transcoded.json;
-      let index = 0;
-      const kept = protobuf.kept;
-      return transcodeTraceRequest(protobuf.bytes, () => kept[index++]!).json;
+      if (protobuf.kept !== undefined) {
+        let index = 0;
+        const kept = protobuf.kept;
+        const json = transcodeTraceRequest(protobuf.bytes, () => kept[index++]!, storedJsonPool).json;
+        // The earlier text holds spans dropped since; unless it was handed on, nothing else has it.
+        if (protobuf.transcoded.json !== this.#handedOver) storedJsonPool.give(protobuf.transcoded.json);
+        protobuf.transcoded = { json, spans: protobuf.transcoded.spans };
+      }
+      return (this.#handedOver = protobuf.transcoded.json);
     }
     return this.#receivedJson ?? Buffer.from(JSON.stringify(this.#objects), "utf8");
   }
@@ -140,6 +152,8 @@ export class SpanBatch {
     const protobuf = this.#protobuf;
     if (!protobuf) return;
     this.#protobuf = undefined;
+    // Unless serialise() handed it on, nothing else has the transcoded text.
+    if (protobuf.transcoded.json !== this.#handedOver) storedJsonPool.give(protobuf.transcoded.json);
     this.#objects = decodeProtobufTraceRequest(protobuf.bytes);
     if (protobuf.kept) {
       let index = 0;

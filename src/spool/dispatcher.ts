@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { isPermanentFailure, runExporterChain, type ChainFailure, type NamedExporter } from "../pipeline/exporter-chain.js";
 import type { DeadLetters } from "./dead-letters.js";
 import { mergeRecords } from "./merge.js";
+import { releaseStoredBodies } from "../pipeline/buffer-pool.js";
 import { metrics } from "../telemetry/metrics.js";
 import { decodeRecord, type ExportContext, type SpoolRecord } from "./record-codec.js";
 import type { RecordLocation, SegmentLog } from "./segment-log.js";
@@ -185,7 +186,8 @@ export class Dispatcher {
     const { log, exporters, retry, logger } = this.#options;
     const read = await Promise.all(entries.map((entry) => this.#read(entry)));
     const live = entries.filter((_, index) => read[index] !== undefined);
-    let parts = mergeRecords(read.filter((record): record is SpoolRecord => record !== undefined));
+    const records = read.filter((record): record is SpoolRecord => record !== undefined);
+    let parts = mergeRecords(records);
     const startedAt = Date.now();
     for (let attempt = 0; ; attempt += 1) {
       const outcomes = await Promise.all(
@@ -201,6 +203,7 @@ export class Dispatcher {
       const pending = outcomes.filter((outcome) => outcome.retryable.length > 0);
       if (pending.length === 0) {
         for (const entry of live) log.acknowledge(entry.location);
+        releaseRecords(records);
         return;
       }
       if (this.#stopping) return; // left in the spool for the next start
@@ -214,6 +217,7 @@ export class Dispatcher {
           );
         }
         for (const entry of live) log.acknowledge(entry.location);
+        releaseRecords(records);
         return;
       }
       parts = pending.map(({ part, retryable }) => ({ context: part.context, groups: retryable.map((failure) => failure.group) }));
@@ -251,6 +255,14 @@ export class Dispatcher {
       this.#sleepers.add(wake);
     });
   }
+}
+
+/**
+ * Gives the records' pooled bodies back once they are acknowledged: every export attempt and
+ * dead-letter write has settled by then. Records read back from disk hold no pooled buffers.
+ */
+function releaseRecords(records: readonly SpoolRecord[]): void {
+  for (const record of records) releaseStoredBodies(record.groups);
 }
 
 /** Exponential backoff with ±50 % jitter, so many records do not retry in lockstep. */

@@ -7,6 +7,7 @@ import { DeadLetters } from "./dead-letters.js";
 import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
 import { encodeRecord, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
+import { releaseStoredBodies } from "../pipeline/buffer-pool.js";
 import { metrics } from "../telemetry/metrics.js";
 
 export interface SpoolOptions {
@@ -118,6 +119,9 @@ export class Spool {
     if (keepInMemory) {
       entry.record = record;
       this.#inMemoryBytes += location.length;
+    } else {
+      // Written and synced: the export reads the record back from disk.
+      releaseStoredBodies(record.groups);
     }
     this.#dispatcher.enqueue(entry);
   }

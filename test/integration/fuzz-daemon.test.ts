@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 const validOtlp = resourceSpans([span({ traceId: "f".repeat(32) })]);
-/** Over 64 KB, so the daemon reads it into a reused buffer (src/receivers/http/body-pool.ts). */
+/** Over 64 KB, so the daemon reads it into a reused buffer (src/pipeline/buffer-pool.ts). */
 const largeProtobuf = toProtobuf(resourceSpans([span({ traceId: "e".repeat(32), attributes: { "langfuse.observation.input": "x".repeat(80 * 1024) } })]));
 
 const otlpBody = fc.oneof(

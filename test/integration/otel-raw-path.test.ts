@@ -42,6 +42,9 @@ beforeAll(async () => {
       return yaml
         .replace("  langfuse:\n    endpoint: 127.0.0.1:0\n", "  langfuse:\n    endpoint: 127.0.0.1:0\n    propagate_headers: [X-Tenant, x-absent]\n")
         .replace("  group: {}\n", "  group: {}\n  sample:\n    rates: { project-other: 0.5 }\n")
+        // Some records stay in memory until exported, the rest are read back from disk: both
+        // ways give the stored JSON's reused buffers back at a different point.
+        .replace("    fsync: false\n", "    fsync: false\n    memory_window: 600KiB\n")
         .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n    retry_after: 1s\n`)
         .replace(
           "  pipelines:\n",
@@ -57,6 +60,13 @@ afterAll(async () => {
 });
 
 const randomHex = (bytes: number) => randomBytes(bytes).toString("hex");
+
+function traceIdWhere(accept: (traceId: string) => boolean): string {
+  for (;;) {
+    const traceId = randomHex(16);
+    if (accept(traceId)) return traceId;
+  }
+}
 
 /** The stored exports whose spans belong to `traceId`, with their keys and text. */
 async function exportsOfTrace(traceId: string, prefix = OTEL_PREFIX): Promise<Array<{ key: string; body: unknown[]; text: string }>> {
@@ -183,25 +193,36 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     expect(stored.map((item) => item.body)).toEqual([data]);
   });
 
-  it("stores each of many concurrent large protobuf exports exactly as sent, though their bodies share reused buffers", async () => {
-    // Bodies over 64 KB arrive in several socket reads and are read into reused buffers. Two rounds
-    // of concurrent requests make the second reuse the first's buffers: a buffer handed out again
-    // while its request was still in the pipeline would store zeros or another request's spans.
-    const sent: Array<{ traceId: string; data: ReturnType<typeof resourceSpans> }> = [];
+  it("stores each of many concurrent large protobuf exports exactly as sent, though their bodies and stored text share reused buffers", async () => {
+    // Bodies over 64 KB arrive in several socket reads and are read into reused buffers, and the
+    // JSON stored for them is written into reused buffers too. Two rounds of concurrent requests
+    // make the second reuse the first's: a buffer handed out again while its request was still in
+    // the pipeline or the spool would store zeros or another request's spans. Every third request
+    // goes to the sampled project, whose stored text is written twice (all spans, then the kept).
+    const inSample = (traceId: string) => Number.parseInt(createHash("sha256").update(traceId).digest("hex").slice(0, 8), 16) / 0xffffffff < 0.5;
+    const sent: Array<{ traceIds: string[]; data: ReturnType<typeof resourceSpans>; sampled: boolean }> = [];
     for (let round = 0; round < 2; round += 1) {
-      const requests = Array.from({ length: 8 }, (_, index) => {
-        const traceId = randomHex(16);
+      const requests = Array.from({ length: 9 }, (_, index) => {
+        const sampled = index % 3 === 2;
+        // A sampled request keeps one trace and drops another, whatever the third does.
+        const traceIds = sampled ? [traceIdWhere(inSample), traceIdWhere((id) => !inSample(id)), randomHex(16)] : [randomHex(16), randomHex(16), randomHex(16)];
         const text = randomHex(6 * 1024);
-        const spans = Array.from({ length: 12 }, (_, n) => span({ traceId, spanId: randomHex(8), name: `op-${round}-${index}-${n}`, attributes: { "langfuse.observation.input": text } }));
-        return { traceId, data: resourceSpans(spans), gzip: index % 3 === 0 };
+        const spans = Array.from({ length: 12 }, (_, n) =>
+          span({ traceId: traceIds[n % 3]!, spanId: randomHex(8), name: `op-${round}-${index}-${n}`, attributes: { "langfuse.observation.input": text } }),
+        );
+        return { traceIds, data: resourceSpans(spans), gzip: index % 4 === 0, sampled };
       });
       const statuses = await Promise.all(
-        requests.map(async ({ data, gzip }) => {
+        requests.map(async ({ data, gzip, sampled }) => {
           const body = toProtobuf(data);
           expect(body.length).toBeGreaterThan(128 * 1024);
           const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
             method: "POST",
-            headers: { "content-type": "application/x-protobuf", authorization: basicAuth(), ...(gzip ? { "content-encoding": "gzip" } : {}) },
+            headers: {
+              "content-type": "application/x-protobuf",
+              authorization: sampled ? basicAuth("pk-lf-other", "sk-lf-other") : basicAuth(),
+              ...(gzip ? { "content-encoding": "gzip" } : {}),
+            },
             body: gzip ? gzipSync(body) : body,
           });
           await response.arrayBuffer();
@@ -212,12 +233,19 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
       sent.push(...requests);
     }
     const storedByTrace = new Map<string, unknown[][]>();
-    for (const key of await stack.s3.listKeys(OTEL_PREFIX)) {
-      const body = JSON.parse((await stack.s3.getObject(key)).body) as unknown[];
-      const traceIds = new Set(spansOf(body).map((item) => item.traceId as string));
-      for (const traceId of traceIds) storedByTrace.set(traceId, [...(storedByTrace.get(traceId) ?? []), body]);
+    for (const prefix of [OTEL_PREFIX, "events/otel/project-other/"]) {
+      for (const key of await stack.s3.listKeys(prefix)) {
+        const body = JSON.parse((await stack.s3.getObject(key)).body) as unknown[];
+        const traceIds = new Set(spansOf(body).map((item) => item.traceId as string));
+        for (const traceId of traceIds) storedByTrace.set(traceId, [...(storedByTrace.get(traceId) ?? []), body]);
+      }
     }
-    for (const { traceId, data } of sent) expect(storedByTrace.get(traceId)).toEqual([data]);
+    for (const { traceIds, data, sampled } of sent) {
+      const kept = sampled ? traceIds.filter(inSample) : traceIds;
+      const expected = structuredClone(data);
+      for (const scope of expected[0]!.scopeSpans) scope.spans = scope.spans.filter((item) => kept.includes(item.traceId as string));
+      for (const traceId of traceIds) expect(storedByTrace.get(traceId)).toEqual(kept.includes(traceId) ? [expected] : undefined);
+    }
   });
 
   it("refuses a whole export when a span has no usable ids, as Langfuse does, and stores nothing of it", async () => {

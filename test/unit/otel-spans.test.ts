@@ -10,6 +10,7 @@ import { SpanBatch } from "../../src/pipeline/span-batch.js";
 import { checkOtelExport } from "../../src/processors/validate/otel-spans.js";
 import { decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
 import { transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
+import { BufferPool } from "../../src/pipeline/buffer-pool.js";
 import { resourceSpans as requestOf, span as spanOf, toProtobuf } from "../support/otlp.js";
 import { DeadLetters } from "../../src/spool/dead-letters.js";
 import { decodeRecord, encodeRecord } from "../../src/spool/record-codec.js";
@@ -211,6 +212,30 @@ describe("the protobuf → JSON transcoder's refusals", () => {
     expect(JSON.parse(large.toString("utf8"))[0].scopeSpans[0].spans[0].name).toHaveLength(600 * 1024);
     expect(JSON.parse(third.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("third");
     expect(JSON.parse(large.toString("utf8"))[0].scopeSpans[0].spans[0].name).toHaveLength(600 * 1024);
+  });
+
+  it("borrows its output from a pool, gives back what it outgrew, and everything when the request takes the object path", () => {
+    const pool = new BufferPool({ minBytes: 1024, maxBytes: 4 * 1024 * 1024, maxFreeBytes: 8 * 1024 * 1024 });
+    // Grows past its first guess: the smaller buffer goes back at once.
+    const attributes = Object.fromEntries(Array.from({ length: 3000 }, (_, index) => [`k${index}`, index]));
+    const wide = Buffer.from(toProtobuf(requestOf([spanOf({ name: "wide", attributes })])));
+    const { json } = transcodeTraceRequest(wide, undefined, pool);
+    expect(JSON.parse(json.toString("utf8"))).toEqual(decodeProtobufTraceRequest(wide));
+    const outgrown = pool.freeBytes;
+    expect(outgrown).toBeGreaterThan(0);
+    // The result is the pool's: given back, it is zeroed and lent out again.
+    pool.give(json);
+    expect(pool.freeBytes).toBeGreaterThan(outgrown);
+    expect(json.every((byte) => byte === 0)).toBe(true);
+    // A refused body gives back its output whole.
+    const before = pool.freeBytes;
+    const invalid = Buffer.from(toProtobuf(requestOf([spanOf({ name: "MARKER".repeat(400) })])));
+    invalid.set([0xff], invalid.indexOf("MARKER"));
+    expect(() => transcodeTraceRequest(invalid, undefined, pool)).toThrow(new Unsupported("invalid UTF-8"));
+    expect(pool.freeBytes).toBe(before);
+    const after = transcodeTraceRequest(Buffer.from(toProtobuf(requestOf([spanOf({ name: "x".repeat(3000) })]))), undefined, pool);
+    expect(JSON.parse(after.json.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("x".repeat(3000));
+    expect(pool.freeBytes).toBeLessThan(before);
   });
 
   it("writes JSON many times the size of its protobuf whole (the output buffer grows past its first guess)", () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
-import type { BodyBufferPool } from "./body-pool.js";
+import type { BufferPool } from "../../pipeline/buffer-pool.js";
 import { InvalidDataError, PayloadTooLargeError } from "../../pipeline/errors.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -23,7 +23,7 @@ function contentEncoding(header: string | undefined): Encoding {
  * (destroying it would look like a network error, which clients retry). With a pool and a declared
  * length, the socket's chunks are copied into a pooled buffer instead of joined into a new one.
  */
-function readRaw(request: IncomingMessage, maxBytes: number, pool: BodyBufferPool | undefined): Promise<Buffer> {
+function readRaw(request: IncomingMessage, maxBytes: number, pool: BufferPool | undefined): Promise<Buffer> {
   const declared = Number(request.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(new PayloadTooLargeError(maxBytes));
   let pooled = pool?.take(declared);
@@ -82,7 +82,7 @@ function readRaw(request: IncomingMessage, maxBytes: number, pool: BodyBufferPoo
  * With a pool, an uncompressed body may be one of its buffers: the caller gives it back once
  * nothing reads it. A compressed body's raw bytes go back to the pool as soon as they are inflated.
  */
-export async function readRequestBody(request: IncomingMessage, maxBytes: number, pool?: BodyBufferPool): Promise<Buffer> {
+export async function readRequestBody(request: IncomingMessage, maxBytes: number, pool?: BufferPool): Promise<Buffer> {
   const encoding = contentEncoding(request.headers["content-encoding"]);
   const raw = await readRaw(request, maxBytes, pool);
   if (encoding === "identity") return raw;

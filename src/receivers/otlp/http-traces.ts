@@ -5,7 +5,7 @@ import { encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../ot
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
-import { otlpBodyPool } from "../http/body-pool.js";
+import { otlpBodyPool } from "../../pipeline/buffer-pool.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";

@@ -4,13 +4,13 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { readRequestBody } from "../../../src/receivers/http/body.js";
-import { BodyBufferPool } from "../../../src/receivers/http/body-pool.js";
+import { BufferPool } from "../../../src/pipeline/buffer-pool.js";
 
 const KB = 1024;
 const MAX = 1024 * KB;
-const pool = () => new BodyBufferPool({ minBytes: 64 * KB, maxBytes: 1024 * KB, maxFreeBytes: 512 * KB });
+const pool = () => new BufferPool({ minBytes: 64 * KB, maxBytes: 1024 * KB, maxFreeBytes: 512 * KB });
 
-describe("BodyBufferPool", () => {
+describe("BufferPool", () => {
   it("hands out buffers of exactly the asked size, only within its range", () => {
     const bodies = pool();
     expect(bodies.take(100 * KB)!.length).toBe(100 * KB);
