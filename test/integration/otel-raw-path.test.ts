@@ -35,8 +35,10 @@ const otelIngestionEvent = z.strictObject({
 const OTEL_PREFIX = `events/otel/${TEST_KEYS.projectId}/`;
 const KEY_PATTERN = new RegExp(`^events/otel/${TEST_KEYS.projectId}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/\\d{2}/[0-9a-f-]{36}\\.json$`);
 
-beforeAll(async () => {
-  stack = await startStack({
+/** The otel pipeline with sampling for project-other; `spool: false` exports before answering. */
+function otelStack(spool: boolean): Promise<TestStack> {
+  return startStack({
+    spool,
     configure: (yaml) => {
       const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
       return yaml
@@ -53,6 +55,10 @@ beforeAll(async () => {
         );
     },
   });
+}
+
+beforeAll(async () => {
+  stack = await otelStack(true);
 });
 
 afterAll(async () => {
@@ -86,6 +92,63 @@ async function otelJobFor(key: string) {
 
 function spansOf(body: unknown[]): Array<Record<string, unknown>> {
   return (body as Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>).flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans));
+}
+
+/**
+ * Bodies over 64 KB arrive in several socket reads and are read into reused buffers, and the JSON
+ * stored for them is written into reused buffers too. Two rounds of concurrent requests make the
+ * second reuse the first's: a buffer handed out again while its request was still in the pipeline
+ * or the spool would store zeros or another request's spans. Every third request goes to the
+ * sampled project, whose stored text is written twice (all spans, then the kept ones).
+ */
+async function concurrentLargeExportsAreStoredExactly(stack: TestStack): Promise<void> {
+  const inSample = (traceId: string) => Number.parseInt(createHash("sha256").update(traceId).digest("hex").slice(0, 8), 16) / 0xffffffff < 0.5;
+  const sent: Array<{ traceIds: string[]; data: ReturnType<typeof resourceSpans>; sampled: boolean }> = [];
+  for (let round = 0; round < 2; round += 1) {
+    const requests = Array.from({ length: 9 }, (_, index) => {
+      const sampled = index % 3 === 2;
+      // A sampled request keeps one trace and drops another, whatever the third does.
+      const traceIds = sampled ? [traceIdWhere(inSample), traceIdWhere((id) => !inSample(id)), randomHex(16)] : [randomHex(16), randomHex(16), randomHex(16)];
+      const text = randomHex(6 * 1024);
+      const spans = Array.from({ length: 12 }, (_, n) =>
+        span({ traceId: traceIds[n % 3]!, spanId: randomHex(8), name: `op-${round}-${index}-${n}`, attributes: { "langfuse.observation.input": text } }),
+      );
+      return { traceIds, data: resourceSpans(spans), gzip: index % 4 === 0, sampled };
+    });
+    const statuses = await Promise.all(
+      requests.map(async ({ data, gzip, sampled }) => {
+        const body = toProtobuf(data);
+        expect(body.length).toBeGreaterThan(128 * 1024);
+        const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-protobuf",
+            authorization: sampled ? basicAuth("pk-lf-other", "sk-lf-other") : basicAuth(),
+            ...(gzip ? { "content-encoding": "gzip" } : {}),
+          },
+          body: gzip ? gzipSync(body) : body,
+        });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    expect(statuses).toEqual(requests.map(() => 200));
+    sent.push(...requests);
+  }
+  const storedByTrace = new Map<string, unknown[][]>();
+  for (const prefix of [OTEL_PREFIX, "events/otel/project-other/"]) {
+    for (const key of await stack.s3.listKeys(prefix)) {
+      const body = JSON.parse((await stack.s3.getObject(key)).body) as unknown[];
+      const traceIds = new Set(spansOf(body).map((item) => item.traceId as string));
+      for (const traceId of traceIds) storedByTrace.set(traceId, [...(storedByTrace.get(traceId) ?? []), body]);
+    }
+  }
+  for (const { traceIds, data, sampled } of sent) {
+    const kept = sampled ? traceIds.filter(inSample) : traceIds;
+    const expected = structuredClone(data);
+    for (const scope of expected[0]!.scopeSpans) scope.spans = scope.spans.filter((item) => kept.includes(item.traceId as string));
+    for (const traceId of traceIds) expect(storedByTrace.get(traceId)).toEqual(kept.includes(traceId) ? [expected] : undefined);
+  }
 }
 
 describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
@@ -194,58 +257,7 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
   });
 
   it("stores each of many concurrent large protobuf exports exactly as sent, though their bodies and stored text share reused buffers", async () => {
-    // Bodies over 64 KB arrive in several socket reads and are read into reused buffers, and the
-    // JSON stored for them is written into reused buffers too. Two rounds of concurrent requests
-    // make the second reuse the first's: a buffer handed out again while its request was still in
-    // the pipeline or the spool would store zeros or another request's spans. Every third request
-    // goes to the sampled project, whose stored text is written twice (all spans, then the kept).
-    const inSample = (traceId: string) => Number.parseInt(createHash("sha256").update(traceId).digest("hex").slice(0, 8), 16) / 0xffffffff < 0.5;
-    const sent: Array<{ traceIds: string[]; data: ReturnType<typeof resourceSpans>; sampled: boolean }> = [];
-    for (let round = 0; round < 2; round += 1) {
-      const requests = Array.from({ length: 9 }, (_, index) => {
-        const sampled = index % 3 === 2;
-        // A sampled request keeps one trace and drops another, whatever the third does.
-        const traceIds = sampled ? [traceIdWhere(inSample), traceIdWhere((id) => !inSample(id)), randomHex(16)] : [randomHex(16), randomHex(16), randomHex(16)];
-        const text = randomHex(6 * 1024);
-        const spans = Array.from({ length: 12 }, (_, n) =>
-          span({ traceId: traceIds[n % 3]!, spanId: randomHex(8), name: `op-${round}-${index}-${n}`, attributes: { "langfuse.observation.input": text } }),
-        );
-        return { traceIds, data: resourceSpans(spans), gzip: index % 4 === 0, sampled };
-      });
-      const statuses = await Promise.all(
-        requests.map(async ({ data, gzip, sampled }) => {
-          const body = toProtobuf(data);
-          expect(body.length).toBeGreaterThan(128 * 1024);
-          const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
-            method: "POST",
-            headers: {
-              "content-type": "application/x-protobuf",
-              authorization: sampled ? basicAuth("pk-lf-other", "sk-lf-other") : basicAuth(),
-              ...(gzip ? { "content-encoding": "gzip" } : {}),
-            },
-            body: gzip ? gzipSync(body) : body,
-          });
-          await response.arrayBuffer();
-          return response.status;
-        }),
-      );
-      expect(statuses).toEqual(requests.map(() => 200));
-      sent.push(...requests);
-    }
-    const storedByTrace = new Map<string, unknown[][]>();
-    for (const prefix of [OTEL_PREFIX, "events/otel/project-other/"]) {
-      for (const key of await stack.s3.listKeys(prefix)) {
-        const body = JSON.parse((await stack.s3.getObject(key)).body) as unknown[];
-        const traceIds = new Set(spansOf(body).map((item) => item.traceId as string));
-        for (const traceId of traceIds) storedByTrace.set(traceId, [...(storedByTrace.get(traceId) ?? []), body]);
-      }
-    }
-    for (const { traceIds, data, sampled } of sent) {
-      const kept = sampled ? traceIds.filter(inSample) : traceIds;
-      const expected = structuredClone(data);
-      for (const scope of expected[0]!.scopeSpans) scope.spans = scope.spans.filter((item) => kept.includes(item.traceId as string));
-      for (const traceId of traceIds) expect(storedByTrace.get(traceId)).toEqual(kept.includes(traceId) ? [expected] : undefined);
-    }
+    await concurrentLargeExportsAreStoredExactly(stack);
   });
 
   it("refuses a whole export when a span has no usable ids, as Langfuse does, and stores nothing of it", async () => {
@@ -305,5 +317,19 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     expect(response.status).toBe(207);
     expect(await stack.s3.listKeys(`events/${TEST_KEYS.projectId}/trace/${traceId}/`)).toEqual([`events/${TEST_KEYS.projectId}/trace/${traceId}/e-${traceId}.json`]);
     expect(await exportsOfTrace(traceId)).toEqual([]);
+  });
+});
+
+describe("the raw OTel path without a spool", () => {
+  let direct: TestStack;
+  beforeAll(async () => {
+    direct = await otelStack(false);
+  });
+  afterAll(async () => {
+    await direct?.stop();
+  });
+
+  it("stores each of many concurrent large protobuf exports exactly as sent (reused buffers go back after the export itself)", async () => {
+    await concurrentLargeExportsAreStoredExactly(direct);
   });
 });
