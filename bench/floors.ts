@@ -222,7 +222,7 @@ async function bullmqFloor(): Promise<Floor> {
 }
 
 export async function runFloors(log: (line: string) => void): Promise<Floor[]> {
-  const body = freshRequest(buildTemplates().protobuf);
+  const { body } = freshRequest(buildTemplates().protobuf);
   const floors: Floor[] = [];
   log("floors: decode");
   floors.push(...decodeFloors(body));

@@ -25,6 +25,8 @@ export interface LoadTarget {
   httpPort: number;
   grpcPort: number;
   authorization: string;
+  /** Each trace's spans in two consecutive requests of one connection (freshRequest's `continuing`). */
+  splitTraces?: boolean;
 }
 
 export interface LoadResult {
@@ -209,10 +211,12 @@ async function closedLoop(target: LoadTarget, concurrency: number, durationMs: n
   const deadline = result.startedAt + durationMs;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, lane) => {
+      let previous: Buffer | undefined;
       while (wallMs() < deadline) {
         await gate.pass(deadline);
         if (wallMs() >= deadline) break;
-        const body = freshRequest(template);
+        const { body, ids } = freshRequest(template, target.splitTraces ? previous : undefined);
+        previous = ids;
         const sentAt = wallMs();
         const answer = await sender.send(body, lane);
         record(result, answer, wallMs() - sentAt);
@@ -238,12 +242,14 @@ async function openLoop(target: LoadTarget, requestsPerSecond: number, durationM
   const intervalMs = 1000 / requestsPerSecond;
   const count = Math.max(1, Math.floor((durationMs / 1000) * requestsPerSecond));
   const inFlight: Array<Promise<void>> = [];
+  let previous: Buffer | undefined;
   for (let index = 0; index < count; index += 1) {
     const due = result.startedAt + index * intervalMs;
     const wait = due - wallMs();
     if (wait > 0) await sleep(wait);
     if (wallMs() - due > 5) result.lateStarts += 1;
-    const body = freshRequest(template);
+    const { body, ids } = freshRequest(template, target.splitTraces ? previous : undefined);
+    previous = ids;
     inFlight.push(sender.send(body, index).then((answer) => record(result, answer, wallMs() - due)));
   }
   await Promise.all(inFlight);

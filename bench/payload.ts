@@ -272,15 +272,21 @@ export function buildTemplates(seed = 20250115): Record<WireFormat, Template> {
 }
 
 const ID_BYTES = TRACES_PER_REQUEST * 16 + SPANS_PER_REQUEST * 8;
+/** With `continuing`, this many of a request's traces carry on traces of the one before. */
+const CONTINUED_TRACES = TRACES_PER_REQUEST / 2;
 
 /**
  * A copy of the template with fresh random trace and span ids (parent ids follow their span).
- * Costs one copy of the body and about 1 KB of random bytes.
+ * Costs one copy of the body and about 1 KB of random bytes. With `continuing` (the ids of the
+ * previous request from the same sender), the last half of the traces reuse the trace ids of the
+ * first half of that request: each trace's spans then arrive in two requests, as when a tracer's
+ * batch processor exports a long trace in two batches. Returns the ids for the next request.
  */
-export function freshRequest(source: Template): Buffer {
+export function freshRequest(source: Template, continuing?: Buffer): { body: Buffer; ids: Buffer } {
   const body = Buffer.allocUnsafe(source.body.length);
   source.body.copy(body);
   const random = randomFillSync(Buffer.allocUnsafe(ID_BYTES));
+  if (continuing !== undefined) continuing.copy(random, CONTINUED_TRACES * 16, 0, CONTINUED_TRACES * 16);
   const write = (offsets: number[], start: number, length: number) => {
     const id = random.subarray(start, start + length);
     if (source.format === "protobuf") for (const offset of offsets) id.copy(body, offset);
@@ -292,5 +298,5 @@ export function freshRequest(source: Template): Buffer {
   source.traceIdOffsets.forEach((offsets, index) => write(offsets, index * 16, 16));
   const spanBase = TRACES_PER_REQUEST * 16;
   source.spanIdOffsets.forEach((offsets, index) => write(offsets, spanBase + index * 8, 8));
-  return body;
+  return { body, ids: random };
 }

@@ -9,7 +9,7 @@
  *              deltas over the same interval.
  *   open loop  at half the sustained rate; request latency p50/p99 from the scheduled start
  */
-import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST } from "./payload.js";
+import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST, TRACES_PER_REQUEST } from "./payload.js";
 import { AUTHORIZATION, HELPER_CPU, startDaemon, type Daemon } from "./daemon.js";
 import type { LoadResult, LoadTarget } from "./load.js";
 import { onCleanup, processCpuMicros, sleep, startWorker, wallMs, type Worker } from "./procs.js";
@@ -79,10 +79,19 @@ interface ExportCounts {
   target: SinkStats;
 }
 
-/** What one request becomes: 110 objects and jobs on the events path (with `group`), one of each on the raw path. */
-function exportsPerRequest(path: PathKind): { objects: number; queue: string } {
-  return path === "raw" ? { objects: 1, queue: "otel-ingestion-queue" } : { objects: BLOBS_PER_REQUEST, queue: "ingestion-queue" };
+/**
+ * What one request becomes: 110 objects and jobs on the events path (with `group`), one of each on
+ * the raw path. With `batch`, between 105 and 110: a trace whose two halves are exported in the
+ * same flush becomes one object; `exact` is false and the drain waits for the counts to settle.
+ */
+function exportsPerRequest(path: PathKind): { objects: number; queue: string; exact: boolean } {
+  if (path === "raw") return { objects: 1, queue: "otel-ingestion-queue", exact: true };
+  if (path === "batch") return { objects: BLOBS_PER_REQUEST - TRACES_PER_REQUEST / 2, queue: "ingestion-queue", exact: false };
+  return { objects: BLOBS_PER_REQUEST, queue: "ingestion-queue", exact: true };
 }
+
+/** With `batch`, no object or job for this long means the export is done (its flush interval is 1 s). */
+const SETTLED_AFTER_MS = 1_500;
 
 class ExportWatch {
   constructor(
@@ -91,6 +100,8 @@ class ExportWatch {
     private readonly keyPrefix: string,
     private readonly queue: string,
     private readonly objectsPerRequest: number,
+    /** Whether `until`'s counts are exact; otherwise they are lower bounds and the counts must settle. */
+    private readonly exact: boolean,
   ) {}
 
   async counts(): Promise<ExportCounts> {
@@ -125,12 +136,20 @@ class ExportWatch {
     return run;
   }
 
-  /** Polls every 20 ms until both counts reach their targets, or the drain timeout passes. */
+  /**
+   * Polls every 20 ms until both counts reach their targets, or the drain timeout passes. When the
+   * targets are lower bounds (`batch`), until they are reached and then nothing changed for
+   * SETTLED_AFTER_MS; the moment returned is the last change.
+   */
   async until(puts: number, jobs: number): Promise<ExportCounts & { settled: boolean }> {
     const deadline = wallMs() + settings.drainTimeoutMs;
+    let last: ExportCounts | undefined;
     for (;;) {
       const now = await this.counts();
-      if (now.puts >= puts && now.jobs >= jobs) return { ...now, settled: true };
+      const reached = now.puts >= puts && now.jobs >= jobs;
+      if (reached && this.exact) return { ...now, settled: true };
+      if (last === undefined || now.puts !== last.puts || now.jobs !== last.jobs) last = now;
+      else if (reached && now.at - last.at >= SETTLED_AFTER_MS) return { ...last, settled: true };
       if (now.at > deadline) return { ...now, settled: false };
       await sleep(20);
     }
@@ -204,7 +223,7 @@ export async function runScenario(
   path: PathKind = "events",
 ): Promise<ScenarioResult> {
   const keyPrefix = uniquePrefix(`${path}-${encoding}-${targetKind}`);
-  const { objects: perRequest, queue } = exportsPerRequest(path);
+  const { objects: perRequest, queue, exact } = exportsPerRequest(path);
   const forgetKeys = onCleanup(`delete Redis keys ${keyPrefix}*`, async () => {
     await redis.deletePrefix(keyPrefix);
   });
@@ -220,8 +239,14 @@ export async function runScenario(
       workers,
       path,
     });
-    const loadTarget: LoadTarget = { encoding, httpPort: daemon.httpPort, grpcPort: daemon.grpcPort, authorization: AUTHORIZATION };
-    const watch = new ExportWatch(target, redis, keyPrefix, queue, perRequest);
+    const loadTarget: LoadTarget = {
+      encoding,
+      httpPort: daemon.httpPort,
+      grpcPort: daemon.grpcPort,
+      authorization: AUTHORIZATION,
+      splitTraces: path === "split" || path === "batch",
+    };
+    const watch = new ExportWatch(target, redis, keyPrefix, queue, perRequest, exact);
     const closed = (durationMs: number, basePuts: number) =>
       watch.paced(load, { cmd: "closed", target: loadTarget, concurrency: settings.concurrency, durationMs }, basePuts);
 

@@ -1,6 +1,6 @@
 /**
  * Every knob of the benchmark, read once from the environment. The defaults keep the whole run
- * (12 scenarios, the 2-worker run and the floors) at about eight minutes on the 2-core machine.
+ * (14 scenarios, the 2-worker run and the floors) at about nine minutes on the 2-core machine.
  */
 function seconds(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -45,8 +45,12 @@ export const settings = {
   floorJobs: integer("BENCH_FLOOR_JOBS", 10000),
   /** Which encodings and S3 targets to run (comma lists), e.g. BENCH_ENCODINGS=grpc BENCH_TARGETS=sink. */
   encodings: list("BENCH_ENCODINGS", ["http-protobuf", "http-json", "grpc"]),
-  /** `events`: spans converted here ([validate, auth, sort, group] → [s3, bullmq]); `raw`: the otel pipeline ([auth, validate] → [s3, langfuse_otel]). */
-  paths: list("BENCH_PATHS", ["events", "raw"]),
+  /**
+   * `events`: spans converted here ([validate, auth, sort, group] → [s3, bullmq]); `raw`: the otel
+   * pipeline ([auth, validate] → [s3, langfuse_otel]); `split` and `batch` (http-protobuf → sink
+   * only): each trace's spans in two requests, without and with the `batch` processor.
+   */
+  paths: list("BENCH_PATHS", ["events", "raw", "split", "batch"]),
   targets: list("BENCH_TARGETS", ["sink", "s3rver"]),
   /** Extra runs of http-protobuf → sink with this many worker processes, unpinned ("" for none). */
   workerCounts: (process.env.BENCH_WORKERS === "" ? [] : list("BENCH_WORKERS", ["2"])).map(Number).filter((count) => count > 1),
@@ -65,8 +69,12 @@ export const settings = {
 
 export type Encoding = "http-protobuf" | "http-json" | "grpc";
 export type TargetKind = "sink" | "s3rver";
-export type PathKind = "events" | "raw";
+/**
+ * events: `[validate, auth, sort, group]` → s3 + bullmq; raw: an `otel` pipeline; split: events
+ * with each trace's spans in two requests; batch: split plus the `batch` processor last.
+ */
+export type PathKind = "events" | "raw" | "split" | "batch";
 
 export const ENCODINGS: readonly Encoding[] = ["http-protobuf", "http-json", "grpc"];
 export const TARGETS: readonly TargetKind[] = ["sink", "s3rver"];
-export const PATHS: readonly PathKind[] = ["events", "raw"];
+export const PATHS: readonly PathKind[] = ["events", "raw", "split", "batch"];

@@ -1,7 +1,7 @@
 /** The report: the machine, then one markdown table of scenarios and floors, then how to read it. */
 import type { Floor } from "./floors.js";
 import type { ScenarioResult } from "./scenario.js";
-import { daemonNodeFlags } from "./daemon.js";
+import { BATCH_FLUSH_AT, daemonNodeFlags } from "./daemon.js";
 
 export interface Machine {
   nproc: number;
@@ -27,6 +27,13 @@ function failures(record: Record<string, number>): string {
   return entries.length === 0 ? "" : entries.map(([status, count]) => `${count}× ${status}`).join(", ");
 }
 
+const PATH_LABELS: Record<ScenarioResult["path"], string> = {
+  events: "",
+  raw: "raw path: ",
+  split: "traces in 2 requests: ",
+  batch: "traces in 2 requests, + batch: ",
+};
+
 function scenarioRow(result: ScenarioResult): string[] {
   const notes: string[] = [
     `daemon ${fixed(result.daemonCpuPercent, 0)} % of a core (load gen ${fixed(result.loadCpuPercent, 0)} %, ${result.target} ${fixed(result.targetCpuPercent, 0)} %, Redis ${fixed(result.redisCpuPercent, 0)} %)`,
@@ -44,12 +51,12 @@ function scenarioRow(result: ScenarioResult): string[] {
   if (openFailed) notes.push(`open-loop refusals: ${openFailed}`);
   if (result.open.lateStarts > 0) notes.push(`${result.open.lateStarts} open-loop send${result.open.lateStarts === 1 ? "" : "s"} started > 5 ms late`);
   return [
-    `${result.path === "raw" ? "raw path: " : ""}${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`,
+    `${PATH_LABELS[result.path]}${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`,
     `${integer(result.sustainedSpansPerSecond)} spans/s`,
     `${fixed(result.daemonCpuMicrosPerSpan, 0)} µs/span`,
     `${fixed(result.open.p50Ms, 1)} / ${fixed(result.open.p99Ms, 1)} ms`,
     `${fixed(result.peakRssBytes / 1024 ** 2, 0)} MiB`,
-    `${fixed(result.blobsPerSpan, 2)} / ${fixed(result.jobsPerSpan, 2)} / ${fixed(result.redisCallsPerSpan, 1)} (${fixed(result.redisSentPerSpan, 2)} sent)`,
+    `${fixed(result.blobsPerSpan, 3)} / ${fixed(result.jobsPerSpan, 3)} / ${fixed(result.redisCallsPerSpan, 1)} (${fixed(result.redisSentPerSpan, 2)} sent)`,
     notes.join("; "),
   ];
 }
@@ -96,6 +103,7 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
     "- **daemon CPU**: utime+stime of the daemon process (/proc/<pid>/stat) over the same interval ÷ spans; \"% of a core\" = CPU time ÷ wall time. Near 100 % the daemon itself is the limit; well below, something else is (S3 target, Redis, fsync, the load generator).",
     "- **latency**: open loop at half the sustained rate, measured from each request's scheduled start (no coordinated omission), until the 200 / gRPC OK, i.e. until the data is fsynced in the spool. The notes add the same phase as the daemon's own `request_duration_seconds` histogram sees it (arrival to answer, interpolated within its buckets 5, 10, 25, 50, 100 ms...): the difference is what the load generator, which shares a core with the S3 target, and the network add.",
     "- **objects / jobs / Redis calls per span**: S3 PUTs counted by the target, jobs added to `<prefix>:ingestion-queue:wait` + `:delayed`, and the server's `INFO commandstats` calls delta, which counts the commands run inside BullMQ's Lua scripts too; \"sent\" is what the daemon itself sent (EVALSHA per job, SET per new trace; BullMQ's addBulk pipelines a record's EVALSHAs into one write). The bench's own commands are subtracted; other clients of the same Redis are not. 1.10 objects and jobs per span is expected on the events path: 100 observations + 10 traces per request with `group`; the raw path (`otel` pipeline, `s3` + `langfuse_otel`, jobs on `otel-ingestion-queue`) writes 0.01: one object and one job per request.",
+    `- **traces in 2 requests** (events path, http-protobuf → sink): half of each request's traces continue traces of the previous request on the same connection, so each trace's spans arrive in two requests (as when a tracer exports a long trace in two batches) and each half makes its own trace object: still 1.10 objects and jobs per span. **+ batch** adds the \`batch\` processor (\`flush_at\` ${BATCH_FLUSH_AT} events, \`flush_interval\` 1 s), which merges the two halves' trace objects when both are exported in the same flush (at best 1.05 per span) and sends each flush's jobs in one addBulk; its exports wait for a flush, so its drain ends once no object or job appeared for 1.5 s, and the sustained rate counts up to the last one.`,
     "- **floors**: in-process micro-benchmarks in the bench's own process; CPU µs per unit from process.cpuUsage().",
   );
   return `${out.join("\n")}\n`;
