@@ -1,6 +1,9 @@
+import { connect, type ClientHttp2Session } from "node:http2";
+import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status as grpcStatus, type ChannelOptions } from "@grpc/grpc-js";
 import { ExportTraceServiceResponse } from "../../src/otlp/schema.js";
+import { GRPC_RECEIVE_WINDOW_BYTES } from "../../src/receivers/otlp/grpc-flow-control.js";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { exportOverGrpc } from "../support/grpc.js";
 import { resourceSpans, span, toProtobuf } from "../support/otlp.js";
@@ -53,5 +56,21 @@ describe("OTLP/gRPC receiver", () => {
     // The daemon is still serving.
     const after = await exportRaw(toProtobuf(resourceSpans([span({ traceId: "000000000000000000000000000b0002" })])));
     expect(after.code).toBe(grpcStatus.OK);
+  });
+
+  it("lets a client send 4 MiB before it waits for a window update, per stream and per connection", async () => {
+    // Node's HTTP/2 default is 64 KB, a quarter of one LLM-sized export: the client then stalls
+    // whenever the daemon is busy. The windows are what the daemon announces to a new connection.
+    const session: ClientHttp2Session = connect(daemon.url("otlp", "grpc").replace("grpc://", "http://"));
+    try {
+      // Node's default settings come first; the daemon sends its own and a WINDOW_UPDATE when the
+      // connection opens, so both have arrived once a ping sent after the first settings is answered.
+      await once(session, "remoteSettings");
+      await new Promise((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve(undefined))));
+      expect(session.remoteSettings.initialWindowSize).toBe(GRPC_RECEIVE_WINDOW_BYTES);
+      expect(session.state.remoteWindowSize).toBe(GRPC_RECEIVE_WINDOW_BYTES);
+    } finally {
+      session.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Metadata, Server, status as grpcStatus, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { Metadata, status as grpcStatus, type Server, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { encodeExportResponse, encodeRpcStatus } from "../../otlp/codec.js";
 import { OtlpTraceRequest } from "../../otlp/trace-request.js";
@@ -6,6 +6,7 @@ import type { Endpoint } from "../../config/units.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus } from "../edge-status.js";
 import { grpcPeerAddress, requestContext } from "../request-context.js";
+import { WideWindowServer } from "./grpc-flow-control.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
 import { grpcServerCredentials, type TlsConfig } from "../tls.js";
@@ -51,7 +52,7 @@ export class OtlpGrpcServer {
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
-    this.#server = new Server({
+    this.#server = new WideWindowServer({
       "grpc.max_receive_message_length": options.maxMessageBytes,
       "grpc.max_send_message_length": 4 * 1024 * 1024,
       "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 100,
