@@ -106,10 +106,18 @@ export class OtlpTraceRequest {
     return !mayHoldResourceSpans(this.protobuf!);
   }
 
-  /** A copy for another pipeline: the bytes are shared (nobody writes them), decoded objects are not. */
+  /**
+   * A copy for another pipeline; decoded objects are not shared. Protobuf bytes are shared (nobody
+   * writes them, and the receiver keeps them until every pipeline has answered). JSON bytes are
+   * copied: the raw path stores a JSON body as received, in a buffer that the storing pipeline's
+   * spool reuses once it is exported, possibly while another pipeline still reads its own.
+   */
   clone(): OtlpTraceRequest {
     const objects = this.#resourceSpans === undefined || this.#compact !== undefined ? undefined : structuredClone(this.#resourceSpans);
-    return new OtlpTraceRequest(objects, this.protobuf, this.jsonBody, this.#compact?.bytes);
+    const body = this.jsonBody === undefined ? undefined : Buffer.from(this.jsonBody);
+    const compact = this.#compact?.bytes;
+    const compactCopy = compact === undefined || body === undefined ? undefined : body.subarray(compact.byteOffset - this.jsonBody!.byteOffset, compact.byteOffset - this.jsonBody!.byteOffset + compact.length);
+    return new OtlpTraceRequest(objects, this.protobuf, body, compactCopy);
   }
 }
 

@@ -91,10 +91,12 @@ export class BufferPool {
 export const otlpBodyPool = new BufferPool({ minBytes: GRANULE, maxBytes: 8 * 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 });
 
 /**
- * The raw path's stored JSON (the transcoder's output, about 1.3-1.4x the protobuf body). Its
- * buffers live until the request's data is exported: `releaseStoredBodies` gives them back from
- * the spool (once a record is acknowledged, or written to disk and not kept in memory) and after a
- * direct export. Other buffers given to it are ignored.
+ * The raw path's stored JSON: the transcoder's output (about 1.3-1.4x the protobuf body), and
+ * OTLP/JSON bodies, which the raw path stores as received. Its buffers live until the request's
+ * data is exported: `releaseStoredBodies` gives them back from the spool (once a record is
+ * acknowledged, or written to disk and not kept in memory) and after a direct export. A body that
+ * no pipeline stores (the events path decodes it) is never given back and is left to the GC.
+ * Other buffers given to it are ignored.
  */
 export const storedJsonPool = new BufferPool({ minBytes: GRANULE, maxBytes: 16 * 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 });
 

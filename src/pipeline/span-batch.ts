@@ -128,6 +128,8 @@ export class SpanBatch {
       }
       return (this.#handedOver = protobuf.transcoded.json);
     }
+    // A received body may be borrowed from storedJsonPool; only this pipeline holds it (the fanout
+    // gives every other pipeline a copy), and the record that stores it gives it back.
     return this.#receivedJson ?? Buffer.from(JSON.stringify(this.#objects), "utf8");
   }
 

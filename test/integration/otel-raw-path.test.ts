@@ -95,11 +95,12 @@ function spansOf(body: unknown[]): Array<Record<string, unknown>> {
 }
 
 /**
- * Bodies over 64 KB arrive in several socket reads and are read into reused buffers, and the JSON
- * stored for them is written into reused buffers too. Two rounds of concurrent requests make the
- * second reuse the first's: a buffer handed out again while its request was still in the pipeline
- * or the spool would store zeros or another request's spans. Every third request goes to the
- * sampled project, whose stored text is written twice (all spans, then the kept ones).
+ * Bodies over 64 KB arrive in several socket reads and are read into reused buffers; the JSON
+ * stored for protobuf is written into reused buffers too, and a JSON body is stored in the buffer
+ * it was read into. Two rounds of concurrent requests, protobuf and JSON, make the second reuse the
+ * first's: a buffer handed out again while its request was still in the pipeline or the spool
+ * would store zeros or another request's spans. Every third request goes to the sampled project,
+ * whose stored text is written twice (protobuf: all spans, then the kept ones; JSON: from objects).
  */
 async function concurrentLargeExportsAreStoredExactly(stack: TestStack): Promise<void> {
   const inSample = (traceId: string) => Number.parseInt(createHash("sha256").update(traceId).digest("hex").slice(0, 8), 16) / 0xffffffff < 0.5;
@@ -113,16 +114,16 @@ async function concurrentLargeExportsAreStoredExactly(stack: TestStack): Promise
       const spans = Array.from({ length: 12 }, (_, n) =>
         span({ traceId: traceIds[n % 3]!, spanId: randomHex(8), name: `op-${round}-${index}-${n}`, attributes: { "langfuse.observation.input": text } }),
       );
-      return { traceIds, data: resourceSpans(spans), gzip: index % 4 === 0, sampled };
+      return { traceIds, data: resourceSpans(spans), gzip: index % 4 === 0, sampled, json: index % 2 === 1 };
     });
     const statuses = await Promise.all(
-      requests.map(async ({ data, gzip, sampled }) => {
-        const body = toProtobuf(data);
+      requests.map(async ({ data, gzip, sampled, json }) => {
+        const body = json ? Buffer.from(toJson(data)) : toProtobuf(data);
         expect(body.length).toBeGreaterThan(128 * 1024);
         const response = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, {
           method: "POST",
           headers: {
-            "content-type": "application/x-protobuf",
+            "content-type": json ? "application/json" : "application/x-protobuf",
             authorization: sampled ? basicAuth("pk-lf-other", "sk-lf-other") : basicAuth(),
             ...(gzip ? { "content-encoding": "gzip" } : {}),
           },
@@ -256,7 +257,7 @@ describe("the raw OTel path (otel pipeline + langfuse_otel)", () => {
     expect(stored.map((item) => item.body)).toEqual([data]);
   });
 
-  it("stores each of many concurrent large protobuf exports exactly as sent, though their bodies and stored text share reused buffers", async () => {
+  it("stores each of many concurrent large protobuf and JSON exports exactly as sent, though their bodies and stored text share reused buffers", async () => {
     await concurrentLargeExportsAreStoredExactly(stack);
   });
 
@@ -329,7 +330,7 @@ describe("the raw OTel path without a spool", () => {
     await direct?.stop();
   });
 
-  it("stores each of many concurrent large protobuf exports exactly as sent (reused buffers go back after the export itself)", async () => {
+  it("stores each of many concurrent large protobuf and JSON exports exactly as sent (reused buffers go back after the export itself)", async () => {
     await concurrentLargeExportsAreStoredExactly(direct);
   });
 });

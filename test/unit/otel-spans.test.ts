@@ -163,6 +163,30 @@ describe("routing by what a request carries", () => {
     const fanout = new FanoutConsumer([{ type: "otel", consumer: recorder("otel", []) }]);
     await expect(fanout.consume(batch, CONTEXT)).rejects.toThrow(/feeds only otel pipelines .* add an events pipeline/);
   });
+
+  it("gives every further otel pipeline JSON bytes of its own, so the first one's spool may reuse the received body", async () => {
+    const data = requestOf([spanOf({ traceId: "ab".repeat(16), spanId: "cd".repeat(8), name: "kept" })]);
+    const body = Buffer.from(JSON.stringify({ resourceSpans: data }));
+    const stored: Buffer[] = [];
+    const storing: PayloadConsumer = {
+      admit: () => {},
+      consume: async (payload) => {
+        if (payload.kind !== "otlp") throw new Error("spans only");
+        stored.push(new SpanBatch(CONTEXT, payload.request).serialise());
+        return { itemCount: 1, rejections: [], ignored: new Set(), projectId: "p" };
+      },
+    };
+    const fanout = new FanoutConsumer([
+      { type: "otel", consumer: storing },
+      { type: "otel", consumer: storing },
+    ]);
+    await fanout.consume({ kind: "otlp", request: OtlpTraceRequest.fromJson(body) }, CONTEXT);
+    expect(stored).toHaveLength(2);
+    // What the spool does once the first pipeline's record is exported: the buffer is zeroed for reuse.
+    body.fill(0);
+    expect(stored[0]!.every((byte) => byte === 0)).toBe(true);
+    expect(JSON.parse(stored[1]!.toString("utf8"))).toEqual(data);
+  });
 });
 
 describe("the protobuf → JSON transcoder's refusals", () => {

@@ -5,7 +5,7 @@ import { encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../ot
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
-import { otlpBodyPool } from "../../pipeline/buffer-pool.js";
+import { otlpBodyPool, storedJsonPool } from "../../pipeline/buffer-pool.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
@@ -57,10 +57,11 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
     // Protobuf bodies are read into reusable buffers: nothing keeps their bytes once the request
-    // is answered (the transcoder and the decoder copy what they need). JSON bodies may be stored
-    // as received, so they are never pooled.
+    // is answered (the transcoder and the decoder copy what they need), so they go back here.
+    // JSON bodies may be stored as received (raw path): they come from the stored-JSON pool, and
+    // only the spool that stores one gives it back (SpanBatch.serialise).
     const pool = format === "protobuf" ? otlpBodyPool : undefined;
-    const body = await readRequestBody(request, options.maxBodyBytes, pool);
+    const body = await readRequestBody(request, options.maxBodyBytes, pool ?? storedJsonPool);
     const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : OtlpTraceRequest.fromJson(body);
     if (traces.isEmpty()) {
       send(response, 200, format, encodeExportResponse(format));
