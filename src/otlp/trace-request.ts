@@ -114,10 +114,13 @@ export class OtlpTraceRequest {
    */
   clone(): OtlpTraceRequest {
     const objects = this.#resourceSpans === undefined || this.#compact !== undefined ? undefined : structuredClone(this.#resourceSpans);
-    const body = this.jsonBody === undefined ? undefined : Buffer.from(this.jsonBody);
+    const original = this.jsonBody;
+    if (original === undefined) return new OtlpTraceRequest(objects, this.protobuf, undefined, undefined);
+    const body = Buffer.from(original);
     const compact = this.#compact?.bytes;
-    const compactCopy = compact === undefined || body === undefined ? undefined : body.subarray(compact.byteOffset - this.jsonBody!.byteOffset, compact.byteOffset - this.jsonBody!.byteOffset + compact.length);
-    return new OtlpTraceRequest(objects, this.protobuf, body, compactCopy);
+    // The compact bytes are a view into the body (compactResourceSpansBytes): the same view of the copy.
+    const start = compact === undefined ? 0 : compact.byteOffset - original.byteOffset;
+    return new OtlpTraceRequest(objects, undefined, body, compact === undefined ? undefined : body.subarray(start, start + compact.length));
   }
 }
 

@@ -63,8 +63,8 @@ export class BufferPool {
    * Takes back a buffer from `take` once nothing reads it; anything else is ignored. Zero-filled at
    * once. When the free list is full, the smallest buffers make room or the buffer is left to the GC.
    */
-  give(body: Buffer): void {
-    const memory = body.buffer;
+  give(buffer: Buffer): void {
+    const memory = buffer.buffer;
     if (!this.#lent.delete(memory)) return;
     const whole = Buffer.from(memory, 0, memory.byteLength);
     whole.fill(0);
