@@ -4,7 +4,7 @@
  * Every rule reads attributes by key, so each span's list is converted exactly once into a Map
  * (later duplicates win, as with an object built by assignment) instead of being scanned per rule.
  */
-import { MAX_NESTING_DEPTH } from "./values.js";
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from "./values.js";
 
 export type AttributeMap = ReadonlyMap<string, unknown>;
 
@@ -13,23 +13,34 @@ export const EMPTY_ATTRIBUTES: AttributeMap = new Map();
 export class AttributeConversionError extends Error {}
 
 /**
- * The JS value of one AnyValue, trying the shapes in the order the spec gives. Anything that is
- * not one of the recognised scalar/array shapes (kvlist, bytes, `{}`, an unparsable int) is
- * stored as the JSON text of the whole AnyValue object; a kvlist is never flattened.
+ * The JS value of one AnyValue, exactly as Langfuse's converter reads it (OTLP/JSON as sent, and
+ * protobuf as `toObject` + JSON gives it): the first of `stringValue`, `doubleValue` (numeric text
+ * becomes its number), `boolValue` that is present at all is the value, whatever its type; then a
+ * list of `arrayValue.values`, converted one by one; then a readable `intValue`. Anything else
+ * (a kvlist, bytes, `{}`, an empty `{"arrayValue":{}}`, an unreadable int) is stored as the JSON
+ * text of the whole AnyValue object, so a kvlist is never flattened.
+ *
+ * Deliberately unlike Langfuse, nothing here throws on odd input that would make Langfuse's worker
+ * fail the whole export: `values` that is not a list is kept as JSON text, and values nested past
+ * MAX_NESTING_DEPTH refuse only their span.
  */
 export function convertAnyValue(value: unknown, depth = 0): unknown {
   if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? String(value);
   const v = value as Record<string, unknown>;
 
-  const stringValue = v.stringValue;
-  if (typeof stringValue === "string") return stringValue;
+  if (v.stringValue !== undefined) return withinDepth(v.stringValue, depth);
 
   const doubleValue = v.doubleValue;
-  if (typeof doubleValue === "number") return doubleValue;
-  if (typeof doubleValue === "string") return coerceDoubleString(doubleValue);
+  if (doubleValue !== undefined) {
+    // OTLP/JSON writes NaN and the infinities as strings; those stay strings.
+    if (typeof doubleValue === "string") {
+      const parsed = Number(doubleValue);
+      return Number.isFinite(parsed) ? parsed : doubleValue;
+    }
+    return withinDepth(doubleValue, depth);
+  }
 
-  const boolValue = v.boolValue;
-  if (typeof boolValue === "boolean") return boolValue;
+  if (v.boolValue !== undefined) return withinDepth(v.boolValue, depth);
 
   const arrayValue = v.arrayValue;
   if (typeof arrayValue === "object" && arrayValue !== null) {
@@ -44,7 +55,7 @@ export function convertAnyValue(value: unknown, depth = 0): unknown {
     }
   }
 
-  if (v.intValue !== undefined && v.intValue !== null) {
+  if (v.intValue !== undefined) {
     const n = intValueToNumber(v.intValue);
     if (n !== undefined) return n;
   }
@@ -52,26 +63,32 @@ export function convertAnyValue(value: unknown, depth = 0): unknown {
   return JSON.stringify(value);
 }
 
-/** "NaN", "Infinity" and other non-numeric text stay strings; numeric text becomes a number. */
-function coerceDoubleString(text: string): unknown {
-  if (text.trim() === "") return text;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : text;
+/** A value sent where a scalar belongs (OTLP/JSON only) is kept as it is, unless it nests too deep to serialise. */
+function withinDepth(value: unknown, depth: number): unknown {
+  if (typeof value === "object" && value !== null && nestsDeeperThan(value, MAX_NESTING_DEPTH - depth)) {
+    throw new AttributeConversionError("attribute value nested too deeply");
+  }
+  return value;
 }
 
-/** Decimal string, JS number or protobuf Long `{high, low}` → number (precision lost beyond 2^53). */
+/**
+ * An `intValue` as Langfuse reads it: a number as it is; text as `Number(text)` unless that is NaN
+ * (so "" is 0); a protobuf Long object by its parts as Langfuse combines them (`low` alone when
+ * `high` is 0). Undefined when unreadable.
+ */
 export function intValueToNumber(raw: unknown): number | undefined {
-  if (typeof raw === "number") return Number.isFinite(raw) ? raw : undefined;
+  if (typeof raw === "number") return raw;
   if (typeof raw === "string") {
-    if (raw.trim() === "") return undefined;
     const n = Number(raw);
-    return Number.isFinite(n) ? n : undefined;
+    return Number.isNaN(n) ? undefined : n;
   }
-  if (typeof raw === "bigint") return Number(raw);
-  const long = longParts(raw);
-  if (long === undefined) return undefined;
-  const high = long.unsigned ? long.high >>> 0 : long.high | 0;
-  return high * 4294967296 + (long.low >>> 0);
+  if (typeof raw === "object" && raw !== null) {
+    const { high, low } = raw as { high?: unknown; low?: unknown };
+    if (high === 0) return low as number;
+    if (high === -1 && low === -1) return -1;
+    if (typeof high === "number") return high * 4294967296 + (low as number);
+  }
+  return undefined;
 }
 
 export function longParts(raw: unknown): { high: number; low: number; unsigned: boolean } | undefined {
@@ -82,8 +99,10 @@ export function longParts(raw: unknown): { high: number; low: number; unsigned: 
 }
 
 /**
- * Converts a KeyValue list. Entries without a string key or without a value carry nothing a rule
- * could read and are skipped. The caller has already checked that `list` is an array (or absent).
+ * Converts a KeyValue list. A key that is not a string is named as JavaScript names a property
+ * (an absent key is "undefined"), as in Langfuse. Entries without a value are skipped (Langfuse's
+ * worker would fail the whole export on them). The caller has already checked that `list` is an
+ * array (or absent).
  */
 export function convertAttributeList(list: unknown): Map<string, unknown> {
   const map = new Map<string, unknown>();
@@ -92,8 +111,8 @@ export function convertAttributeList(list: unknown): Map<string, unknown> {
     if (typeof entry !== "object" || entry === null) continue;
     const key = (entry as Record<string, unknown>).key;
     const value = (entry as Record<string, unknown>).value;
-    if (typeof key !== "string" || value === undefined || value === null) continue;
-    map.set(key, convertAnyValue(value));
+    if (value === undefined || value === null) continue;
+    map.set(typeof key === "string" ? key : String(key), convertAnyValue(value));
   }
   return map;
 }

@@ -8,7 +8,7 @@ import type { AttributeMap } from "./attributes.js";
 import { reconstructFlattened } from "./flattened-messages.js";
 import { otelGenAiInputOutput, withSystemInstructions, type InputOutput } from "./genai-messages.js";
 import type { SpanEventContext } from "./span-context.js";
-import { isPlainObject, mapToObject, parseIfJsonString, setOwn } from "./values.js";
+import { isPlainObject, mapToObject, parseIfJsonString, parseJson, setOwn } from "./values.js";
 
 export type { InputOutput } from "./genai-messages.js";
 
@@ -208,7 +208,19 @@ function flueInputOutput(attrs: AttributeMap): InputOutput {
     "flue.operation.result",
     "flue.workflow.result",
   ]);
-  return { input: parseIfJsonString(input), output: parseIfJsonString(output) };
+  return { input: flueValue(input), output: flueValue(output) };
+}
+
+/**
+ * JSON text becomes its value unless that value is null (then the text itself stays), other values
+ * stay as they are, and a missing one is null: Flue spans always carry both keys.
+ */
+function flueValue(value: unknown): unknown {
+  if (typeof value === "string") {
+    const parsed = parseJson(value);
+    return parsed.ok && parsed.value !== null ? parsed.value : value;
+  }
+  return value ?? null;
 }
 
 function firstPresent(attrs: AttributeMap, keys: readonly string[]): unknown {

@@ -32,7 +32,8 @@ function toStringOrNull(value: unknown): string | null {
 
 function vercelServiceTier(attrs: AttributeMap): unknown {
   const metadata = parseIfJsonString(attrs.get("ai.response.providerMetadata"));
-  if (isPlainObject(metadata) && isPlainObject(metadata.openai) && metadata.openai.serviceTier != null) {
+  // Only a string tier from the response counts; anything else falls back to the requested tier.
+  if (isPlainObject(metadata) && isPlainObject(metadata.openai) && typeof metadata.openai.serviceTier === "string") {
     return metadata.openai.serviceTier;
   }
   return attrs.get("gen_ai.request.service_tier");

@@ -3,7 +3,7 @@
  */
 import type { AttributeMap } from "./attributes.js";
 import type { SpanContext } from "./span-context.js";
-import { parseJson, stringOrJsonText } from "./values.js";
+import { isPlainObject, parseJson, stringOrJsonText } from "./values.js";
 
 const ENVIRONMENT_KEYS = ["langfuse.environment", "deployment.environment.name", "deployment.environment"];
 const DEFAULT_ENVIRONMENT = "default";
@@ -29,20 +29,32 @@ export function normaliseEnvironment(raw: unknown): string {
 export function spanEnvironment(span: SpanContext): string {
   const attrs = span.attributes;
   const resource = span.resource.attributes;
-  // OpenRouter's "broadcast" traces of Langfuse's own LLM-as-a-judge runs name that environment
-  // only inside the copied request; nothing else marks them.
-  if (
-    resource.get("service.name") === "openrouter" &&
-    attrs.get("openrouter.source") === "openrouter" &&
-    attrs.get("gen_ai.completion.rawRequest.trace.environment") === LLM_AS_A_JUDGE
-  ) {
-    return normaliseEnvironment(LLM_AS_A_JUDGE);
-  }
   for (const key of ENVIRONMENT_KEYS) {
     const value = attrs.get(key) || resource.get(key);
     if (value) return normaliseEnvironment(value);
   }
-  return DEFAULT_ENVIRONMENT;
+  return isFailedOpenRouterJudgeRequest(span) ? normaliseEnvironment(LLM_AS_A_JUDGE) : DEFAULT_ENVIRONMENT;
+}
+
+/**
+ * OpenRouter's "broadcast" traces of Langfuse's own LLM-as-a-judge calls lose their metadata when
+ * the call fails; only the request echoed in `gen_ai.completion` (with `completion: null`) still
+ * names the evaluator's environment.
+ */
+function isFailedOpenRouterJudgeRequest(span: SpanContext): boolean {
+  const attrs = span.attributes;
+  if (span.resource.attributes.get("service.name") !== "openrouter" || attrs.get("openrouter.source") !== "openrouter") return false;
+  const raw = attrs.get("gen_ai.completion");
+  const completion = typeof raw === "string" ? parseJsonValue(raw) : raw;
+  if (!isPlainObject(completion) || completion.completion !== null) return false;
+  const request = completion.rawRequest;
+  if (!isPlainObject(request) || !isPlainObject(request.trace)) return false;
+  return request.trace.environment === LLM_AS_A_JUDGE;
+}
+
+function parseJsonValue(text: string): unknown {
+  const parsed = parseJson(text);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 function firstTruthy(attrs: AttributeMap, keys: readonly string[]): unknown {

@@ -6,25 +6,22 @@
  */
 import type { AttributeMap } from "./attributes.js";
 import { isAgentLoopSpan } from "./generation-fields.js";
-import { isPlainObject, parseIfJsonString, parseJson, setOwn, toFiniteNumber } from "./values.js";
+import { parseJson, setOwn } from "./values.js";
 
 type Usage = Record<string, unknown>;
 
-/** A JSON object text → the object; undefined when not JSON or not a plain object. */
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  const parsed = parseJson(text);
-  return parsed.ok && isPlainObject(parsed.value) ? parsed.value : undefined;
-}
-
 /**
- * `langfuse.observation.usage_details` / `cost_details`: a JSON object text is used verbatim,
- * another attribute type gives `{}`, and invalid JSON (or a non-object) falls through.
+ * `langfuse.observation.usage_details` / `cost_details`: absent or falsy falls through; another
+ * attribute type gives `{}`; JSON text that is a plain object is used verbatim, other JSON gives
+ * `{}`, and invalid JSON falls through.
  */
 function explicitDetails(attrs: AttributeMap, key: string): Usage | undefined {
   const raw = attrs.get(key);
-  if (raw === undefined) return undefined;
+  if (!raw) return undefined;
   if (typeof raw !== "string") return {};
-  return parseJsonObject(raw);
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return undefined;
+  return isJsonObject(parsed.value) ? parsed.value : {};
 }
 
 export function usageDetails(attrs: AttributeMap, scopeName: string | undefined): Usage {
@@ -40,15 +37,15 @@ export function usageDetails(attrs: AttributeMap, scopeName: string | undefined)
     try {
       return vercelUsage(attrs);
     } catch {
-      // Unparsable provider metadata: Langfuse falls back to the generic rule too.
+      // Unreadable counts or provider metadata: Langfuse falls back to the generic rule too.
     }
   }
-  if (scopeName === "gcp.vertex.agent" && attrs.get("gcp.vertex.agent.llm_response") != null) {
-    return genericUsage(attrs, vertexCachedTokens(attrs));
+  if (scopeName === "gcp.vertex.agent" && attrs.has("gcp.vertex.agent.llm_response")) {
+    return vertexUsage(attrs);
   }
   // pydantic-ai uses the generic rule "if non-empty", and the generic rule is also the fallback,
   // so every remaining scope ends here.
-  return genericUsage(attrs, undefined);
+  return genericUsage(attrs);
 }
 
 export function costDetails(attrs: AttributeMap): Usage {
@@ -56,121 +53,192 @@ export function costDetails(attrs: AttributeMap): Usage {
   const explicit = explicitDetails(attrs, "langfuse.observation.cost_details");
   if (explicit !== undefined) return explicit;
   const genAiCost = attrs.get("gen_ai.usage.cost");
-  if (genAiCost != null) return { total: genAiCost };
+  if (genAiCost != null && genAiCost !== "") return { total: genAiCost };
   const openInferenceCost = attrs.get("llm.cost.total");
-  if (openInferenceCost != null) return { total: openInferenceCost };
+  if (openInferenceCost != null && openInferenceCost !== "") return { total: openInferenceCost };
   return {};
+}
+
+// The provider-specific rules below keep Langfuse's JavaScript semantics on purpose, because
+// users compare token counts with what Langfuse's own endpoint shows: counts are combined with
+// JavaScript arithmetic (a numeric string counts as its number, anything else makes NaN, which
+// validation later drops), `??=` keeps the first non-null value, and a missing count stays a key
+// whose value is undefined until the end (never written out), so keys come out in Langfuse's order.
+
+/** A JSON object (arrays excluded), as Langfuse's plain-object check sees one. */
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `value[key]` for a JSON value; own properties only, so nothing is read from a prototype. */
+function member(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** `value[key]` where JavaScript would throw a TypeError (on null or undefined): the rule gives up. */
+function memberOrThrow(value: unknown, key: string): unknown {
+  if (value === null || value === undefined) throw new TypeError(`cannot read ${key}`);
+  return member(value, key);
+}
+
+/** JavaScript's `key in value`, which throws for anything that is not an object. */
+function hasKeyOrThrow(value: unknown, key: string): boolean {
+  if (typeof value !== "object" || value === null) throw new TypeError(`cannot look for ${key}`);
+  return Object.hasOwn(value, key);
+}
+
+/** The number JavaScript's `a - b` reads from a JSON value (`null` and `undefined` after `?? 0` are 0). */
+function arithmetic(value: unknown): number {
+  return Number(value ?? 0);
+}
+
+/** `target[key] ??= value`, as an own property. */
+function assignIfNullish(target: Usage, key: string, value: unknown): void {
+  if (target[key] === undefined || target[key] === null) target[key] = value;
 }
 
 // --- Genkit ---------------------------------------------------------------------------------
 
+/** `usage` of `genkit:output` (object or JSON text); undefined when there is none (falsy). */
 function genkitUsage(attrs: AttributeMap): Usage | undefined {
-  const output = parseIfJsonString(attrs.get("genkit:output"));
-  if (!isPlainObject(output) || !isPlainObject(output.usage)) return undefined;
-  const usage = output.usage;
-  const input = toFiniteNumber(usage.inputTokens);
-  const outputTokens = toFiniteNumber(usage.outputTokens);
-  const total = toFiniteNumber(usage.totalTokens);
-  const thoughts = toFiniteNumber(usage.thoughtsTokens);
+  const raw = attrs.get("genkit:output");
+  const output = typeof raw === "string" ? parseJsonOrUndefined(raw) : raw;
+  const usage = member(output, "usage");
+  if (!usage) return undefined;
+  const input = member(usage, "inputTokens");
+  const thoughts = member(usage, "thoughtsTokens");
+  const outputTokens = member(usage, "outputTokens");
+  const total = member(usage, "totalTokens");
   const result: Usage = {};
-  if (input !== undefined) result.input = input;
+  if (input) result.input = input;
   // Gemini counts thinking tokens inside the output; they are reported separately.
-  if (outputTokens !== undefined) result.output = Math.max(outputTokens - (thoughts ?? 0), 0);
-  if (total !== undefined) result.total = total;
-  if (thoughts !== undefined) result.output_reasoning = thoughts;
+  if (outputTokens) result.output = Math.max(arithmetic(outputTokens) - arithmetic(thoughts), 0);
+  if (total) result.total = total;
+  if (thoughts) result.output_reasoning = thoughts;
   return result;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  const parsed = parseJson(text);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 // --- Vercel AI SDK ---------------------------------------------------------------------------
 
-/** Number from an attribute that may hold JSON text; throws on invalid JSON (→ generic rule). */
-function jsonNumber(value: unknown): number | undefined {
-  if (value == null) return undefined;
-  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
-  return toFiniteNumber(parsed);
+/** `parseInt(String(value ?? "0"))` of an attribute when present, as Langfuse reads AI SDK counts. */
+function countAttribute(attrs: AttributeMap, key: string): number | undefined {
+  if (!attrs.has(key)) return undefined;
+  const value = attrs.get(key);
+  return Number.parseInt(value === undefined || value === null ? "0" : String(value));
 }
 
-function numberAt(source: unknown, ...path: string[]): number | undefined {
-  let node = source;
-  for (const key of path) {
-    if (!isPlainObject(node)) return undefined;
-    node = node[key];
-  }
-  return toFiniteNumber(node);
+/** JSON text (or a number) → its value; throws on anything else, which sends the span to the generic rule. */
+function parseOrThrow(value: unknown): unknown {
+  const parsed = parseJson(String(value));
+  if (!parsed.ok) throw new SyntaxError("not JSON");
+  return parsed.value;
+}
+
+/** `ai.usage.cachedInputTokens` / `ai.usage.reasoningTokens`: a JSON number, or an object's `intValue`. */
+function aiUsageCount(attrs: AttributeMap, key: string): unknown {
+  const parsed = parseOrThrow(attrs.get(key));
+  return typeof parsed === "number" ? parsed : memberOrThrow(parsed, "intValue");
 }
 
 /**
  * Input/output/total from the OTel GenAI and AI SDK attributes, cache and reasoning counts from
- * `ai.usage.*` and the provider metadata. Input excludes every cache count and output excludes
- * reasoning, because Langfuse prices each usage key separately. Always has input and output.
+ * `ai.usage.*` and then the provider metadata (OpenAI, Anthropic, Bedrock), the first value of a
+ * key winning. Input excludes every cache count except Bedrock's cache writes, and output excludes
+ * reasoning, because Langfuse prices each usage key separately.
  */
 function vercelUsage(attrs: AttributeMap): Usage {
-  const input = toFiniteNumber(attrs.get("gen_ai.usage.prompt_tokens") ?? attrs.get("gen_ai.usage.input_tokens")) ?? 0;
-  const output =
-    toFiniteNumber(attrs.get("gen_ai.usage.completion_tokens") ?? attrs.get("gen_ai.usage.output_tokens")) ?? 0;
-  const total = toFiniteNumber(attrs.get("ai.usage.tokens"));
-
-  const cachedInputTokens = jsonNumber(attrs.get("ai.usage.cachedInputTokens"));
-  const reasoningTokens = jsonNumber(attrs.get("ai.usage.reasoningTokens"));
-  const providerRaw = attrs.get("ai.response.providerMetadata");
-  const provider: unknown = typeof providerRaw === "string" ? JSON.parse(providerRaw) : providerRaw;
-
-  const details: Usage = {};
-  const put = (key: string, value: number | undefined): void => {
-    if (value !== undefined && details[key] === undefined) details[key] = value;
+  // The older `prompt_tokens` / `completion_tokens` win when both spellings are present.
+  const details: Usage = {
+    input: countAttribute(attrs, "gen_ai.usage.prompt_tokens") ?? countAttribute(attrs, "gen_ai.usage.input_tokens"),
+    output: countAttribute(attrs, "gen_ai.usage.completion_tokens") ?? countAttribute(attrs, "gen_ai.usage.output_tokens"),
+    total: countAttribute(attrs, "ai.usage.tokens"),
   };
 
-  const openai = isPlainObject(provider) ? provider.openai : undefined;
-  const anthropic = isPlainObject(provider) ? provider.anthropic : undefined;
-  const bedrock = isPlainObject(provider) ? provider.bedrock : undefined;
+  if (attrs.has("ai.usage.cachedInputTokens")) details.input_cached_tokens = aiUsageCount(attrs, "ai.usage.cachedInputTokens");
+  if (attrs.has("ai.usage.reasoningTokens")) details.output_reasoning_tokens = aiUsageCount(attrs, "ai.usage.reasoningTokens");
 
-  put("input_cached_tokens", numberAt(openai, "cachedPromptTokens"));
-  put("output_accepted_prediction_tokens", numberAt(openai, "acceptedPredictionTokens"));
-  put("output_rejected_prediction_tokens", numberAt(openai, "rejectedPredictionTokens"));
-  put("output_reasoning_tokens", reasoningTokens ?? numberAt(openai, "reasoningTokens"));
-
-  put("input_cache_read", numberAt(anthropic, "cacheReadInputTokens"));
-  const anthropic5m = numberAt(anthropic, "usage", "cache_creation", "ephemeral_5m_input_tokens");
-  const anthropic1h = numberAt(anthropic, "usage", "cache_creation", "ephemeral_1h_input_tokens");
-  if (anthropic5m !== undefined || anthropic1h !== undefined) {
-    // The split replaces the aggregate, which would otherwise be counted (and priced) twice.
-    put("input_cache_creation_5m", anthropic5m);
-    put("input_cache_creation_1h", anthropic1h);
-  } else {
-    put("input_cache_creation", numberAt(anthropic, "cacheCreationInputTokens"));
+  const providerRaw = attrs.get("ai.response.providerMetadata");
+  if (providerRaw) {
+    const provider = parseOrThrow(providerRaw);
+    if (hasKeyOrThrow(provider, "openai")) {
+      const openai = member(provider, "openai");
+      assignIfNullish(details, "input_cached_tokens", memberOrThrow(openai, "cachedPromptTokens"));
+      assignIfNullish(details, "accepted_prediction_tokens", memberOrThrow(openai, "acceptedPredictionTokens"));
+      assignIfNullish(details, "rejected_prediction_tokens", memberOrThrow(openai, "rejectedPredictionTokens"));
+      assignIfNullish(details, "output_reasoning_tokens", memberOrThrow(openai, "reasoningTokens"));
+    }
+    if (hasKeyOrThrow(provider, "anthropic") && hasKeyOrThrow(member(provider, "anthropic"), "usage")) {
+      const usage = member(member(provider, "anthropic"), "usage");
+      assignIfNullish(details, "input_cache_creation", memberOrThrow(usage, "cache_creation_input_tokens"));
+      assignIfNullish(details, "input_cached_tokens", memberOrThrow(usage, "cache_read_input_tokens"));
+      const split = member(usage, "cache_creation");
+      if (typeof split === "object" && split !== null) {
+        const fiveMinutes = member(split, "ephemeral_5m_input_tokens");
+        const oneHour = member(split, "ephemeral_1h_input_tokens");
+        if (typeof fiveMinutes === "number") assignIfNullish(details, "input_cache_creation_5m", fiveMinutes);
+        if (typeof oneHour === "number") assignIfNullish(details, "input_cache_creation_1h", oneHour);
+        // The split is priced per TTL, so the aggregate keeps only what the split does not cover.
+        details.input_cache_creation = Math.max(
+          arithmetic(details.input_cache_creation) - arithmetic(details.input_cache_creation_5m) - arithmetic(details.input_cache_creation_1h),
+          0,
+        );
+      }
+    }
+    if (hasKeyOrThrow(provider, "bedrock")) {
+      const usage = memberOrThrow(member(provider, "bedrock"), "usage");
+      if (usage) {
+        for (const [from, to] of BEDROCK_USAGE) {
+          const value = member(usage, from);
+          if (value !== undefined) assignIfNullish(details, to, value);
+        }
+      }
+    }
   }
 
-  put("input_cache_read", numberAt(bedrock, "usage", "cacheReadInputTokens") ?? numberAt(bedrock, "cacheReadInputTokens"));
-  put(
-    "input_cache_creation",
-    numberAt(bedrock, "usage", "cacheWriteInputTokens") ??
-      numberAt(bedrock, "usage", "cacheCreationInputTokens") ??
-      numberAt(bedrock, "cacheWriteInputTokens") ??
-      numberAt(bedrock, "cacheCreationInputTokens"),
+  details.input = Math.max(
+    arithmetic(details.input) -
+      arithmetic(details.input_cached_tokens) -
+      arithmetic(details.input_cache_creation) -
+      arithmetic(details.input_cache_creation_5m) -
+      arithmetic(details.input_cache_creation_1h) -
+      arithmetic(details.input_cache_read),
+    0,
   );
-
-  // The SDK's provider-neutral cached count repeats a provider-specific one; count it only once.
-  if (details.input_cached_tokens === undefined && details.input_cache_read === undefined) {
-    put("input_cached_tokens", cachedInputTokens);
-  }
-
-  let cacheTotal = 0;
-  for (const key of ["input_cached_tokens", "input_cache_read", "input_cache_creation", "input_cache_creation_5m", "input_cache_creation_1h"]) {
-    cacheTotal += (details[key] as number | undefined) ?? 0;
-  }
-  const reasoning = (details.output_reasoning_tokens as number | undefined) ?? 0;
-
-  const result: Usage = { input: Math.max(input - cacheTotal, 0), output: Math.max(output - reasoning, 0) };
-  if (total !== undefined) result.total = total;
-  for (const key of Object.keys(details)) result[key] = details[key];
-  return result;
+  details.output = Math.max(arithmetic(details.output) - arithmetic(details.output_reasoning_tokens), 0);
+  // Keys that stayed undefined are never written out; their places above kept the order of the rest.
+  for (const key of Object.keys(details)) if (details[key] === undefined) delete details[key];
+  return details;
 }
+
+/** Bedrock's usage keys; cache writes are priced apart from input and not taken out of it. */
+const BEDROCK_USAGE: ReadonlyArray<[string, string]> = [
+  ["cacheReadInputTokens", "input_cache_read"],
+  ["cacheWriteInputTokens", "input_cache_write"],
+  ["cacheCreationInputTokens", "input_cache_creation"],
+];
 
 // --- Vertex AI agent (Google ADK) -------------------------------------------------------------
 
-function vertexCachedTokens(attrs: AttributeMap): number | undefined {
-  const response = parseIfJsonString(attrs.get("gcp.vertex.agent.llm_response"));
-  return numberAt(response, "usage_metadata", "cached_content_token_count");
+/**
+ * The generic rule, plus the cached-token count of the `llm_response` blob when the attributes
+ * name none: prompt tokens include cached ones, so that count is taken out of the input.
+ */
+function vertexUsage(attrs: AttributeMap): Usage {
+  const result = genericUsage(attrs);
+  if (result.input_cached_tokens !== undefined) return result;
+  const raw = attrs.get("gcp.vertex.agent.llm_response");
+  const response = typeof raw === "string" ? parseJsonOrUndefined(raw) : raw;
+  const cached = member(member(response, "usage_metadata"), "cached_content_token_count");
+  if (typeof cached === "number" && !Number.isNaN(cached) && cached > 0) {
+    result.input_cached_tokens = cached;
+    if (result.input !== undefined) result.input = Math.max((result.input as number) - cached, 0);
+  }
+  return result;
 }
 
 // --- Generic: gen_ai.usage.* and llm.token_count.* --------------------------------------------
@@ -190,22 +258,18 @@ const CACHE_READ_KEYS = [
 const CACHE_CREATION_KEYS = [
   "cache_creation.input_tokens",
   "cache_creation_input_tokens",
-  "cache_creation_tokens",
-  "cache_write.input_tokens",
-  "cache_write_input_tokens",
   "cache_write_tokens",
-  "details.cache_creation_tokens",
-  "details.cache_creation_input_tokens",
   "details.cache_write_tokens",
-  "details.cache_write_input_tokens",
+  "details.cache_creation_input_tokens",
   "prompt_details.cache_write",
   "input_cache_creation",
 ];
+// Reasoning and audio are included in the output count, so they are taken out of it.
 const REASONING_KEYS = ["reasoning.output_tokens", "completion_details.reasoning"];
 const AUDIO_KEYS = ["completion_details.audio"];
 
-/** Suffixes the named fields consume; any other suffix is passed through. */
-const KNOWN_SUFFIXES: ReadonlySet<string> = new Set([
+/** Names the named fields consume; any other name is passed through. */
+const KNOWN_NAMES: ReadonlySet<string> = new Set([
   ...INPUT_KEYS,
   ...OUTPUT_KEYS,
   ...TOTAL_KEYS,
@@ -214,8 +278,6 @@ const KNOWN_SUFFIXES: ReadonlySet<string> = new Set([
   ...REASONING_KEYS,
   ...AUDIO_KEYS,
 ]);
-
-const GENERIC_PREFIXES = ["gen_ai.usage.", "llm.token_count."];
 
 function first(counts: ReadonlyMap<string, number>, keys: readonly string[]): number | undefined {
   for (const key of keys) {
@@ -226,32 +288,41 @@ function first(counts: ReadonlyMap<string, number>, keys: readonly string[]): nu
 }
 
 /**
- * Usage from every `gen_ai.usage.*` (cost excluded) and `llm.token_count.*` attribute.
- * `extraCacheRead` is a cached-token count found elsewhere (Vertex response blob); it is used
- * when the attributes name none, and like them is taken out of the input count.
+ * The usage name of an attribute key, or undefined when the key is not a usage count. Langfuse
+ * removes the first occurrence of each prefix wherever it stands, not only at the start.
  */
-function genericUsage(attrs: AttributeMap, extraCacheRead: number | undefined): Usage {
+function usageName(key: string): string | undefined {
+  if (!((key.startsWith("gen_ai.usage.") && key !== "gen_ai.usage.cost") || key.startsWith("llm.token_count."))) return undefined;
+  return key.replace("gen_ai.usage.", "").replace("llm.token_count.", "");
+}
+
+/**
+ * Usage from every `gen_ai.usage.*` (cost excluded) and `llm.token_count.*` attribute whose value
+ * is a number (or numeric text). Unnamed counts pass through first (a `details.` prefix dropped),
+ * then the named ones are set, input without the cache counts and output without reasoning and audio.
+ */
+function genericUsage(attrs: AttributeMap): Usage {
   const counts = new Map<string, number>();
   for (const [key, value] of attrs) {
-    for (const prefix of GENERIC_PREFIXES) {
-      if (!key.startsWith(prefix)) continue;
-      const suffix = key.slice(prefix.length);
-      if (prefix === "gen_ai.usage." && suffix === "cost") break;
-      const n = Number(value);
-      if (!Number.isNaN(n)) counts.set(suffix, n);
-      break;
-    }
+    const name = usageName(key);
+    // A `__proto__` key in Langfuse's plain object is lost; it is left out here.
+    if (name === undefined || name === "__proto__") continue;
+    const n = Number(value);
+    if (!Number.isNaN(n)) counts.set(name, n);
   }
 
+  const result: Usage = {};
+  for (const [name, value] of counts) {
+    if (KNOWN_NAMES.has(name)) continue;
+    setOwn(result, name.startsWith("details.") ? name.slice("details.".length) : name, value);
+  }
   const input = first(counts, INPUT_KEYS);
   const output = first(counts, OUTPUT_KEYS);
   const total = first(counts, TOTAL_KEYS);
-  const cacheRead = first(counts, CACHE_READ_KEYS) ?? extraCacheRead;
+  const cacheRead = first(counts, CACHE_READ_KEYS);
   const cacheCreation = first(counts, CACHE_CREATION_KEYS);
   const reasoning = first(counts, REASONING_KEYS);
   const audio = first(counts, AUDIO_KEYS);
-
-  const result: Usage = {};
   if (input !== undefined) result.input = Math.max(input - (cacheRead ?? 0) - (cacheCreation ?? 0), 0);
   if (output !== undefined) result.output = Math.max(output - (reasoning ?? 0) - (audio ?? 0), 0);
   if (total !== undefined) result.total = total;
@@ -259,10 +330,5 @@ function genericUsage(attrs: AttributeMap, extraCacheRead: number | undefined): 
   if (cacheCreation !== undefined) result.input_cache_creation = cacheCreation;
   if (reasoning !== undefined) result.output_reasoning_tokens = reasoning;
   if (audio !== undefined) result.output_audio_tokens = audio;
-  for (const [suffix, value] of counts) {
-    if (KNOWN_SUFFIXES.has(suffix)) continue;
-    const name = suffix.startsWith("details.") ? suffix.slice("details.".length) : suffix;
-    if (result[name] === undefined) setOwn(result, name, value);
-  }
   return result;
 }
