@@ -4,8 +4,9 @@
  * It is the OTLP/JSON mapping of the protobuf messages (lowerCamelCase keys, enums as numbers),
  * because that is the shape both wire formats can be brought to cheaply:
  * - OTLP/JSON bodies are used as `JSON.parse` returns them (ids stay the strings the client sent);
- * - protobuf bodies are decoded into this shape with ids as lower-case hex, 64-bit integers as
- *   decimal strings and `bytesValue` as base64.
+ * - protobuf bodies are decoded into this shape as Langfuse reads them (protobufjs `toObject` and
+ *   JSON): 64-bit integers as decimal strings, `bytesValue` as a Buffer's JSON, empty lists absent;
+ *   ids as lower-case hex.
  *
  * Input is untrusted: every field may be missing or of the wrong type at run time, so code that
  * reads these objects checks what it uses.
@@ -17,11 +18,12 @@ export interface AnyValue {
   doubleValue?: number | string;
   arrayValue?: { values?: AnyValue[] };
   kvlistValue?: { values?: KeyValue[] };
-  bytesValue?: string;
+  /** Base64 text in OTLP/JSON; `{type: "Buffer", data}` when decoded from protobuf, as Langfuse stores it. */
+  bytesValue?: string | { type: "Buffer"; data: number[] };
 }
 
 export interface KeyValue {
-  key: string;
+  key?: string;
   value?: AnyValue;
 }
 

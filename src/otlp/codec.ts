@@ -31,15 +31,23 @@ function hex(bytes: unknown): string {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("hex");
 }
 
-function base64(bytes: unknown): string {
-  const view = bytes as Uint8Array;
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString("base64");
+/**
+ * A bytes value as Langfuse's web container stores it: protobufjs's `toObject` keeps the Buffer,
+ * and `JSON.stringify` writes a Buffer as `{"type":"Buffer","data":[…]}`.
+ */
+function bufferJson(bytes: unknown): { type: "Buffer"; data: number[] } {
+  return { type: "Buffer", data: Array.from(bytes as Uint8Array) };
 }
 
 function decimal(value: unknown): string {
   return typeof value === "number" ? String(value) : (value as Long).toString();
 }
 
+/**
+ * An AnyValue as Langfuse reads a protobuf request (`toObject({longs: String})`, then JSON): an
+ * empty array or key-value list has no `values` key (`{"arrayValue":{}}`), bytes are a Buffer's
+ * JSON. The converter stores such values as that JSON text, so the shape is what users see.
+ */
 function anyValue(message: Message): AnyValue {
   switch (message.value) {
     case "stringValue":
@@ -50,19 +58,29 @@ function anyValue(message: Message): AnyValue {
       return { intValue: decimal(message.intValue) };
     case "doubleValue":
       return { doubleValue: message.doubleValue as number };
-    case "arrayValue":
-      return { arrayValue: { values: ((message.arrayValue as Message).values as Message[] | undefined ?? []).map(anyValue) } };
-    case "kvlistValue":
-      return { kvlistValue: { values: keyValues(((message.kvlistValue as Message).values as Message[] | undefined) ?? []) } };
+    case "arrayValue": {
+      const list = message.arrayValue as Message;
+      return { arrayValue: has(list, "values") ? { values: (list.values as Message[]).map(anyValue) } : {} };
+    }
+    case "kvlistValue": {
+      const list = message.kvlistValue as Message;
+      return { kvlistValue: has(list, "values") ? { values: keyValues(list.values as Message[]) } : {} };
+    }
     case "bytesValue":
-      return { bytesValue: base64(message.bytesValue) };
+      return { bytesValue: bufferJson(message.bytesValue) };
     default:
       return {};
   }
 }
 
+/** Fields absent on the wire stay absent, as `toObject` leaves them (a key of "" is not written by encoders). */
 function keyValues(list: Message[]): KeyValue[] {
-  return list.map((item) => (has(item, "value") ? { key: item.key as string, value: anyValue(item.value as Message) } : { key: item.key as string }));
+  return list.map((item) => {
+    const entry: Record<string, unknown> = {};
+    if (has(item, "key")) entry.key = item.key;
+    if (has(item, "value")) entry.value = anyValue(item.value as Message);
+    return entry as unknown as KeyValue;
+  });
 }
 
 /** Copies the fields that were present on the wire; absent fields stay absent, as in OTLP/JSON. */
@@ -122,8 +140,10 @@ function attributesHolder(message: Message): Record<string, unknown> {
 }
 
 /**
- * Decodes an OTLP/protobuf `ExportTraceServiceRequest` into the in-memory OTLP shape:
- * ids as lower-case hex, 64-bit integers as decimal strings, bytes values as base64.
+ * Decodes an OTLP/protobuf `ExportTraceServiceRequest` into the in-memory OTLP shape, which is
+ * what Langfuse's worker reads for the same request (`toObject({longs: String})` and JSON): 64-bit
+ * integers as decimal strings, fields absent on the wire absent, bytes values as a Buffer's JSON;
+ * only ids differ, as lower-case hex instead of a Buffer's JSON (the worker reads both as hex).
  */
 export function decodeProtobufTraceRequest(body: Uint8Array): ResourceSpans[] {
   let request: Message;

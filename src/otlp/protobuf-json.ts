@@ -2,9 +2,10 @@ import { isUtf8 } from "node:buffer";
 
 /**
  * OTLP/protobuf `ExportTraceServiceRequest` bytes straight to the JSON text of its `resourceSpans`
- * array, in the shape `decodeProtobufTraceRequest` + `JSON.stringify` produce (ids as lower-case
- * hex, 64-bit integers as decimal strings, bytes values as base64, fields present on the wire
- * only), without building objects: strings are copied as UTF-8 bytes with JSON escaping. The raw
+ * array, in the shape `decodeProtobufTraceRequest` + `JSON.stringify` produce (what Langfuse's
+ * web container stores for the request, except ids as lower-case hex: 64-bit integers as decimal
+ * strings, bytes values as a Buffer's JSON, fields present on the wire only), without building
+ * objects: strings are copied as UTF-8 bytes with JSON escaping. The raw
  * OTel path stores this text; building objects and serialising them cost ~50 us of ~100 us per
  * LLM-sized span.
  *
@@ -288,7 +289,7 @@ class Reader {
  * The OTLP trace messages as field tables: what each field number is called in OTLP/JSON and how
  * its value is written. Only the fields the object path copies are listed; others are skipped.
  */
-type ScalarKind = "string" | "hex" | "base64" | "bool" | "uint32" | "int32" | "int64" | "fixed32" | "fixed64" | "double";
+type ScalarKind = "string" | "hex" | "buffer" | "bool" | "uint32" | "int32" | "int64" | "fixed32" | "fixed64" | "double";
 
 interface FieldSpec {
   /** `"name":` (singular) or `"name":[` (repeated), encoded once. */
@@ -301,8 +302,6 @@ interface MessageSpec {
   fields: Map<number, FieldSpec>;
   /** Fields the transcoder leaves to the object path (decoded by protobufjs, ignored by the codec). */
   refused?: number[];
-  /** Text written for a field absent on the wire, as the object path writes it. */
-  absent?: { field: number; text: string };
   /** At most one of these fields (a oneof). */
   oneOf?: boolean;
 }
@@ -310,7 +309,7 @@ interface MessageSpec {
 const WIRE_OF: Record<ScalarKind, number> = {
   string: WIRE_LEN,
   hex: WIRE_LEN,
-  base64: WIRE_LEN,
+  buffer: WIRE_LEN,
   bool: WIRE_VARINT,
   uint32: WIRE_VARINT,
   int32: WIRE_VARINT,
@@ -329,9 +328,10 @@ function message(fields: Array<[number, string, ScalarKind | MessageSpec, "repea
 
 // AnyValue refers to KeyValue and back; the tables are tied after creation.
 const ANY_VALUE: MessageSpec = { fields: new Map(), oneOf: true };
-const KEY_VALUE = message([[1, "key", "string"], [2, "value", ANY_VALUE]], { absent: { field: 1, text: '""' } });
-const ARRAY_VALUE = message([[1, "values", ANY_VALUE, "repeated"]], { absent: { field: 1, text: "[]" } });
-const KEY_VALUE_LIST = message([[1, "values", KEY_VALUE, "repeated"]], { absent: { field: 1, text: "[]" } });
+// Absent fields stay absent, as in Langfuse's `toObject`: `{"arrayValue":{}}` for an empty list.
+const KEY_VALUE = message([[1, "key", "string"], [2, "value", ANY_VALUE]]);
+const ARRAY_VALUE = message([[1, "values", ANY_VALUE, "repeated"]]);
+const KEY_VALUE_LIST = message([[1, "values", KEY_VALUE, "repeated"]]);
 for (const [number, spec] of message([
   [1, "stringValue", "string"],
   [2, "boolValue", "bool"],
@@ -339,7 +339,7 @@ for (const [number, spec] of message([
   [4, "doubleValue", "double"],
   [5, "arrayValue", ARRAY_VALUE],
   [6, "kvlistValue", KEY_VALUE_LIST],
-  [7, "bytesValue", "base64"],
+  [7, "bytesValue", "buffer"],
 ]).fields) {
   ANY_VALUE.fields.set(number, spec);
 }
@@ -473,6 +473,25 @@ function hexField(reader: Reader, out: Output): string {
   return hex;
 }
 
+const BUFFER_OPENING = Buffer.from('{"type":"Buffer","data":[', "latin1");
+
+/** Bytes as `JSON.stringify` writes a Node Buffer, which is what Langfuse stores for a protobuf bytes value. */
+function bufferField(reader: Reader, out: Output): void {
+  const end = reader.length();
+  const { source } = reader;
+  out.bytes(BUFFER_OPENING);
+  // At most four characters a byte ("255,").
+  out.reserve((end - reader.position) * 4 + 2);
+  for (let position = reader.position; position < end; position += 1) {
+    if (position > reader.position) out.byte(0x2c);
+    out.text(DECIMAL_BYTES[source[position]!]!);
+  }
+  out.text("]}");
+  reader.position = end;
+}
+
+const DECIMAL_BYTES = Array.from({ length: 256 }, (_, byte) => String(byte));
+
 function scalar(kind: ScalarKind, reader: Reader, out: Output): string | undefined {
   switch (kind) {
     case "string":
@@ -480,12 +499,9 @@ function scalar(kind: ScalarKind, reader: Reader, out: Output): string | undefin
       return undefined;
     case "hex":
       return hexField(reader, out);
-    case "base64": {
-      const end = reader.length();
-      out.text(`"${reader.source.toString("base64", reader.position, end)}"`);
-      reader.position = end;
+    case "buffer":
+      bufferField(reader, out);
       return undefined;
-    }
     case "bool":
       out.text(reader.uint32() !== 0 ? "true" : "false");
       return undefined;
@@ -547,13 +563,6 @@ function writeMessage(spec: MessageSpec, reader: Reader, out: Output): { object:
       writeMessage(fieldSpec.kind, new Reader(reader.source, reader.position, end), out);
       reader.position = end;
     }
-  }
-  const absent = spec.absent;
-  if (absent !== undefined && !object.has(absent.field)) {
-    const fieldSpec = spec.fields.get(absent.field)!;
-    // `"values":[` already ends in the bracket that the default's text opens.
-    object.key(absent.field, fieldSpec.repeated ? fieldSpec.key.subarray(0, -1) : fieldSpec.key);
-    out.text(absent.text);
   }
   object.end();
   return { object, firstHex };
