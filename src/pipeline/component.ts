@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { EventBatch } from "./batch.js";
 import type { SpanBatch } from "./span-batch.js";
-import type { PayloadConsumer } from "./payload.js";
+import type { PayloadConsumer, RequestContext } from "./payload.js";
 import type { ExportRequest, ExportFailure, SeenTraceStore } from "./export.js";
 import type { BatchPolicy } from "../spool/dispatcher.js";
 
@@ -75,6 +75,11 @@ export interface ReceiverFactory<Schema extends z.ZodType = z.ZodType> extends F
 export type ProcessorCapability = "validated_events" | "project_scope";
 
 export interface EventsProcessor extends Component {
+  /**
+   * For processors that decide who may send (`auth`): refuses a request from its context alone,
+   * before its body is read. The same check runs again in `process`/`processSpans`, which set the scope.
+   */
+  authenticate?(context: RequestContext): Promise<void>;
   /** Works on converted events (events pipelines). */
   process(batch: EventBatch): void | Promise<void>;
   /** Works on raw spans (otel pipelines); present exactly when the factory does not list `otel` as unsupported. */

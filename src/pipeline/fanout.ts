@@ -39,6 +39,13 @@ export class FanoutConsumer implements PayloadConsumer {
     for (const consumer of this.consumers) consumer.admit();
   }
 
+  /** Every pipeline that would take the payload must accept the credentials; the worst refusal is the answer. */
+  async authenticate(context: RequestContext, kind: TracePayload["kind"]): Promise<void> {
+    const targets = kind === "otlp" ? this.#forSpans : this.#forBatches;
+    if (targets.length === 1) return targets[0]!.authenticate(context, kind);
+    throwWorst(await Promise.allSettled(targets.map((consumer) => consumer.authenticate(context, kind))));
+  }
+
   async consume(payload: TracePayload, context: RequestContext): Promise<ConsumeResult> {
     const targets = payload.kind === "otlp" ? this.#forSpans : this.#forBatches;
     if (targets.length === 0) {
@@ -50,11 +57,7 @@ export class FanoutConsumer implements PayloadConsumer {
     const settled = await Promise.allSettled(
       targets.map((consumer, index) => consumer.consume(index === 0 ? payload : copyOf(payload), context)),
     );
-    const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
-    if (errors.length > 0) {
-      errors.sort((a, b) => severity(b) - severity(a));
-      throw errors[0];
-    }
+    throwWorst(settled);
     const results = settled.map((result) => (result as PromiseFulfilledResult<ConsumeResult>).value);
     const rejections = new Map<number, ItemRejection>();
     const ignored = new Set<number>();
@@ -64,6 +67,14 @@ export class FanoutConsumer implements PayloadConsumer {
     }
     return { itemCount: results[0]!.itemCount, rejections: [...rejections.values()], ignored, projectId: results[0]!.projectId };
   }
+}
+
+/** Throws the most severe failure of several pipelines, if any failed. */
+function throwWorst(settled: ReadonlyArray<PromiseSettledResult<unknown>>): void {
+  const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+  if (errors.length === 0) return;
+  errors.sort((a, b) => severity(b) - severity(a));
+  throw errors[0];
 }
 
 function severity(error: unknown): number {

@@ -25,6 +25,13 @@ export interface ProjectScope {
   orgId?: string;
 }
 
+/**
+ * Where the `auth` processor keeps the credential check it made before the body was read, so the
+ * check in the chain reuses it. A symbol key: copies of a context share it, and no serialisation
+ * of a context (spool, dead letters) writes it.
+ */
+export const CREDENTIAL_CHECKS: unique symbol = Symbol("credential checks");
+
 export interface RequestContext {
   /** Component id of the receiver, for logs and metrics. */
   receiver: string;
@@ -43,6 +50,8 @@ export interface RequestContext {
   propagatedHeaders?: Record<string, string>;
   /** Resolved by the `auth` processor. */
   scope?: ProjectScope;
+  /** Credential checks made before the body was read, by the processor that made them. */
+  [CREDENTIAL_CHECKS]?: Map<object, Promise<ProjectScope>>;
 }
 
 /** One item (OTLP span or ingestion event) that was refused while the rest of the request went on. */
@@ -68,6 +77,13 @@ export interface ConsumeResult {
 }
 
 export interface PayloadConsumer {
+  /**
+   * Checks the request's credentials from its headers alone, before its body is read: throws an
+   * UnauthenticatedError or ForbiddenError when the pipelines that would take a payload of this
+   * kind refuse them. Receivers call it first, so a refused client never gets an answer that
+   * depends on its body (an empty export included), and its body costs nothing.
+   */
+  authenticate(context: RequestContext, kind: TracePayload["kind"]): Promise<void>;
   /**
    * Throws an OverloadedError when the daemon cannot take more data now (spool or memory budget
    * full). Receivers call it before reading a request body, so a full daemon stays cheap to refuse.

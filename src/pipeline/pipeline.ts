@@ -114,6 +114,10 @@ export abstract class PipelineBase implements Pipeline {
     this.#spool?.admit();
   }
 
+  async authenticate(context: RequestContext): Promise<void> {
+    for (const { processor } of this.#processors) await processor.authenticate?.(context);
+  }
+
   /**
    * Why this pipeline cannot take data now, if it cannot: with a spool, only a full spool matters
    * (it holds data while backends are away); without one, every exporter must reach its backend.

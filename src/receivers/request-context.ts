@@ -43,12 +43,6 @@ export function requestContext(
   propagateHeaders: readonly string[] = [],
 ): RequestContext {
   const ingestionVersion = langfuseHeader(lookup, "ingestion-version") ?? "";
-  if (ingestionVersion !== "") {
-    const version = Number.parseInt(ingestionVersion, 10);
-    if (Number.isNaN(version) || version > MAX_INGESTION_VERSION) {
-      throw new InvalidDataError(`Unsupported x-langfuse-ingestion-version: "${ingestionVersion}". Maximum supported: "${MAX_INGESTION_VERSION}".`);
-    }
-  }
   const context: RequestContext = {
     receiver,
     transport,
@@ -67,6 +61,19 @@ export function requestContext(
   }
   if (Object.keys(propagated).length > 0) context.propagatedHeaders = propagated;
   return context;
+}
+
+/**
+ * Langfuse's OTel endpoint refuses ingestion versions above 4 (or not a number), and does so after
+ * authentication and after answering an empty export, so receivers call this at the same point.
+ */
+export function refuseUnsupportedIngestionVersion(context: RequestContext): void {
+  const { ingestionVersion } = context;
+  if (ingestionVersion === "") return;
+  const version = Number.parseInt(ingestionVersion, 10);
+  if (Number.isNaN(version) || version > MAX_INGESTION_VERSION) {
+    throw new InvalidDataError(`Unsupported x-langfuse-ingestion-version: "${ingestionVersion}". Maximum supported: "${MAX_INGESTION_VERSION}".`);
+  }
 }
 
 /** The address part of grpc-js's peer string: "10.0.0.1:5000", "::1:5000" (no brackets). */

@@ -36,7 +36,7 @@ describe("slow clients", () => {
     const headers = Array.from({ length: 400 }, (_, i) => `X-Filler-${i}: ${"v".repeat(100)}\r\n`).join(""); // ~44 KB
     const { answer } = await hold(`POST /v1/traces HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 431/);
-    const next = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const next = await fetch(`${stack.daemon.url("otlp")}/v1/traces`, { method: "POST", headers: { "content-type": "application/json", authorization: basicAuth() }, body: "{}" });
     expect(next.status).toBe(200); // an empty export, read and answered
   });
 
@@ -47,9 +47,17 @@ describe("slow clients", () => {
   });
 
   it("closes a connection whose body never arrives after read_timeout", async () => {
-    const { answer, closedAfterMs } = await hold("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    const { answer, closedAfterMs } = await hold(
+      `POST /v1/traces HTTP/1.1\r\nHost: x\r\nAuthorization: ${basicAuth()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+    );
     expect(answer === "" || /^HTTP\/1\.1 (408|400)/.test(answer)).toBe(true);
     expect(closedAfterMs).toBeLessThan(5_000);
+  });
+
+  it("refuses a client without credentials from its headers, without waiting for its body", async () => {
+    const { answer } = await hold("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(answer.toLowerCase()).toContain("connection: close");
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { otelObjectKey } from "../../src/model/blob-keys.js";
-import { InvalidDataError } from "../../src/pipeline/errors.js";
+import { ForbiddenError, InvalidDataError, UnauthenticatedError } from "../../src/pipeline/errors.js";
 import { ExportGroup } from "../../src/pipeline/export.js";
 import { FanoutConsumer } from "../../src/pipeline/fanout.js";
 import type { ConsumeResult, PayloadConsumer, RequestContext, TracePayload } from "../../src/pipeline/payload.js";
@@ -129,9 +129,13 @@ describe("raw export objects", () => {
 });
 
 describe("routing by what a request carries", () => {
-  function recorder(name: string, seen: string[]): PayloadConsumer {
+  function recorder(name: string, seen: string[], refusal?: Error): PayloadConsumer {
     return {
       admit: () => {},
+      authenticate: async (_context, kind) => {
+        seen.push(`${name}:authenticate ${kind}`);
+        if (refusal) throw refusal;
+      },
       consume: async (payload: TracePayload): Promise<ConsumeResult> => {
         seen.push(`${name}:${payload.kind}`);
         return { itemCount: 1, rejections: [], ignored: new Set() };
@@ -159,6 +163,18 @@ describe("routing by what a request carries", () => {
     expect(seen).toEqual(["events:otlp"]);
   });
 
+  it("asks the pipelines that would take the payload to check the credentials; the worst refusal answers", async () => {
+    const seen: string[] = [];
+    const fanout = new FanoutConsumer([
+      { type: "events", consumer: recorder("events", seen) },
+      { type: "otel", consumer: recorder("otel", seen, new UnauthenticatedError("Invalid credentials")) },
+      { type: "otel", consumer: recorder("otel2", seen, new ForbiddenError("scores only")) },
+    ]);
+    await expect(fanout.authenticate(CONTEXT, "otlp")).rejects.toBeInstanceOf(UnauthenticatedError);
+    await fanout.authenticate(CONTEXT, "ingestion");
+    expect(seen).toEqual(["otel:authenticate otlp", "otel2:authenticate otlp", "events:authenticate ingestion"]);
+  });
+
   it("refuses native batches with a clear error when only otel pipelines listen", async () => {
     const fanout = new FanoutConsumer([{ type: "otel", consumer: recorder("otel", []) }]);
     await expect(fanout.consume(batch, CONTEXT)).rejects.toThrow(/feeds only otel pipelines .* add an events pipeline/);
@@ -170,6 +186,7 @@ describe("routing by what a request carries", () => {
     const stored: Buffer[] = [];
     const storing: PayloadConsumer = {
       admit: () => {},
+      authenticate: async () => {},
       consume: async (payload) => {
         if (payload.kind !== "otlp") throw new Error("spans only");
         stored.push(new SpanBatch(CONTEXT, payload.request).serialise());

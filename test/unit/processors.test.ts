@@ -42,6 +42,23 @@ describe("auth", () => {
     expect(batch.eventCount).toBe(1);
   });
 
+  it("checks credentials from the context alone before the body is read, and the chain reuses that check", async () => {
+    const auth = processor(authProcessorFactory, config);
+    const otlp = context({ source: "otel", authorization: basic("pk-a", "sk-a") });
+    await auth.authenticate!(otlp);
+    // A copy of the context (as each pipeline makes) finds the check; nothing is verified twice.
+    const copy = { ...otlp, authorization: basic("pk-a", "changed after the check") };
+    const batch = new EventBatch(copy, []);
+    await auth.process(batch);
+    expect(batch.context.scope).toMatchObject({ projectId: "proj-a", accessLevel: "project" });
+
+    await expect(auth.authenticate!(context({ authorization: basic("pk-a", "wrong") }))).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(auth.authenticate!(context({ authorization: undefined }))).rejects.toBeInstanceOf(UnauthenticatedError);
+    // A bare public key may send native batches (scores only), never OTLP spans.
+    await auth.authenticate!(context({ authorization: "Bearer pk-a" }));
+    await expect(auth.authenticate!(context({ source: "otel", authorization: "Bearer pk-a" }))).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
   it("accepts a secret given as its sha256", async () => {
     const batch = new EventBatch(context({ authorization: basic("pk-b", "sk-b") }), []);
     await processor(authProcessorFactory, config).process(batch);

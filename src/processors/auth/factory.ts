@@ -4,7 +4,7 @@ import type { ComponentSettings, EventsProcessor, ProcessorFactory } from "../..
 import type { EventBatch } from "../../pipeline/batch.js";
 import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
-import type { ProjectScope } from "../../pipeline/payload.js";
+import { CREDENTIAL_CHECKS, type ProjectScope, type RequestContext } from "../../pipeline/payload.js";
 import { digestsEqual, parseAuthorization, secretKeyDigest } from "./credentials.js";
 import { LangfuseKeyStore, langfuseDbSchema } from "./langfuse-db.js";
 
@@ -93,8 +93,16 @@ class AuthProcessor implements EventsProcessor {
     await this.#database?.shutdown();
   }
 
+  async authenticate(context: RequestContext): Promise<void> {
+    const check = this.#authenticate(context.authorization);
+    (context[CREDENTIAL_CHECKS] ??= new Map()).set(this, check);
+    const scope = await check;
+    // OTLP spans are never scores: a Bearer key is refused for them (an otel pipeline only carries OTLP).
+    if (context.source === "otel") requireKeyPair(scope);
+  }
+
   async process(batch: EventBatch): Promise<void> {
-    const scope = await this.#authenticate(batch.context.authorization);
+    const scope = await this.#checkOf(batch.context);
     if (batch.context.source === "otel") requireKeyPair(scope);
     batch.context.scope = scope;
     if (scope.accessLevel === "scores") {
@@ -107,9 +115,14 @@ class AuthProcessor implements EventsProcessor {
   }
 
   async processSpans(batch: SpanBatch): Promise<void> {
-    const scope = await this.#authenticate(batch.context.authorization);
+    const scope = await this.#checkOf(batch.context);
     requireKeyPair(scope);
     batch.context.scope = scope;
+  }
+
+  /** The check made before the body was read, or a new one (pipeline tests and direct callers skip that step). */
+  #checkOf(context: RequestContext): Promise<ProjectScope> {
+    return context[CREDENTIAL_CHECKS]?.get(this) ?? this.#authenticate(context.authorization);
   }
 
   async #authenticate(header: string | undefined): Promise<ProjectScope> {

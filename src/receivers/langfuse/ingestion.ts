@@ -118,8 +118,10 @@ export async function handleIngestion(request: IncomingMessage, response: Server
   }
   const startedAt = process.hrtime.bigint();
   try {
-    options.consumer.admit();
     const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers), request.socket.remoteAddress);
+    // Credentials first, as Langfuse checks them: a refused client learns nothing about its body.
+    await options.consumer.authenticate(context, "ingestion");
+    options.consumer.admit();
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
     const { accepted, origins, refused } = splitForWriteMode(events, options.writeMode);
     const partial = await options.consumer.consume({ kind: "ingestion", events: accepted }, context);

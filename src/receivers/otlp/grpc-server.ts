@@ -5,7 +5,7 @@ import { OtlpTraceRequest } from "../../otlp/trace-request.js";
 import type { Endpoint } from "../../config/units.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus } from "../edge-status.js";
-import { grpcPeerAddress, requestContext } from "../request-context.js";
+import { grpcPeerAddress, refuseUnsupportedIngestionVersion, requestContext } from "../request-context.js";
 import { WideWindowServer } from "./grpc-flow-control.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
@@ -78,14 +78,17 @@ export class OtlpGrpcServer {
     const startedAt = process.hrtime.bigint();
     const receiver = this.#options.receiverId;
     try {
-      this.#options.consumer.admit();
       const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(call.getPeer()), this.#options.propagateHeaders);
+      // Credentials first: a refused client learns nothing about its request (not even that it was empty).
+      await this.#options.consumer.authenticate(context, "otlp");
+      this.#options.consumer.admit();
       const request = OtlpTraceRequest.fromProtobuf(call.request);
       if (request.isEmpty()) {
         callback(null, encodeExportResponse("protobuf"));
         recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { empty: true });
         return;
       }
+      refuseUnsupportedIngestionVersion(context);
       const result = await this.#options.consumer.consume({ kind: "otlp", request }, context);
       callback(null, encodeExportResponse("protobuf", partialSuccessOf(result)));
       recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { result });

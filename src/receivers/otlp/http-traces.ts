@@ -6,7 +6,7 @@ import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
 import { otlpBodyPool, storedJsonPool } from "../../pipeline/buffer-pool.js";
-import { httpHeaderLookup, requestContext } from "../request-context.js";
+import { httpHeaderLookup, refuseUnsupportedIngestionVersion, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
 
@@ -47,15 +47,18 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     request.resume();
     return;
   }
-  if (format === undefined) {
-    send(response, 415, "json", encodeRpcStatus("json", 3, "unsupported media type, supported: [application/json, application/x-protobuf]"));
-    request.resume();
-    return;
-  }
   const startedAt = process.hrtime.bigint();
   try {
-    options.consumer.admit();
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
+    // Credentials first, as Langfuse and the Collector's auth extension check them: nothing about
+    // the body (its type, size, content, or emptiness) is answered to a client that is refused.
+    await options.consumer.authenticate(context, "otlp");
+    if (format === undefined) {
+      send(response, 415, "json", encodeRpcStatus("json", 3, "unsupported media type, supported: [application/json, application/x-protobuf]"));
+      request.resume();
+      return;
+    }
+    options.consumer.admit();
     // Protobuf bodies are read into reusable buffers: nothing keeps their bytes once the request
     // is answered (the transcoder and the decoder copy what they need), so they go back here.
     // JSON bodies may be stored as received (raw path): they come from the stored-JSON pool, and
@@ -69,6 +72,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
       recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
+    refuseUnsupportedIngestionVersion(context);
     const result = await options.consumer.consume({ kind: "otlp", request: traces }, context);
     send(response, 200, format, encodeExportResponse(format, partialSuccessOf(result)));
     // Only after success: a failed consume may leave work behind that still reads the body; that
@@ -83,7 +87,8 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);
     // A body we stopped reading (too large, bad encoding) leaves the connection unusable.
     if (!request.readableEnded) headers.connection = "close";
-    send(response, status.http, format, encodeRpcStatus(format, status.grpc, status.message, status.retryAfterMs), headers);
+    const answerFormat = format ?? "json";
+    send(response, status.http, answerFormat, encodeRpcStatus(answerFormat, status.grpc, status.message, status.retryAfterMs), headers);
     if (!request.readableEnded) response.once("finish", () => request.destroy());
   }
 }
