@@ -18,9 +18,9 @@ export function testLogger(): Logger {
 }
 
 /** Starts the daemon in-process from YAML (ports 0), and gives its listening addresses. */
-export async function startDaemon(yaml: string, options: { env?: Record<string, string>; conversion?: ConversionOptions } = {}) {
+export async function startDaemon(yaml: string, options: { env?: Record<string, string>; conversion?: ConversionOptions; logger?: Logger } = {}) {
   const config = loadConfigText(yaml, { env: { ...process.env, ...options.env } });
-  const service = new Service(config, { logger: testLogger(), conversion: options.conversion });
+  const service = new Service(config, { logger: options.logger ?? testLogger(), conversion: options.conversion });
   await service.start();
   const addresses = (receiver: string) => service.receivers.get(receiver)!.addresses();
   const url = (receiver: string, scheme: "http" | "grpc" = "http") => {

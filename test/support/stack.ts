@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Logger } from "pino";
 import { pipelineYaml, startDaemon, type TestDaemon } from "./daemon.js";
 import { startS3, type TestS3 } from "./s3.js";
 import { testRedis, type TestRedis } from "./redis.js";
@@ -11,14 +12,14 @@ export type StoredEvent = { id: string; type: string; timestamp: string; body: R
  * What most end-to-end tests need: s3rver over HTTP, a private prefix on the local Redis, and
  * the daemon with the standard test pipeline (optionally edited) between them.
  */
-export async function startStack(options: { configure?: (yaml: string) => string; spool?: boolean } = {}) {
+export async function startStack(options: { configure?: (yaml: string) => string; spool?: boolean; logger?: Logger } = {}) {
   const s3 = await startS3();
   const redis = testRedis();
   const spoolDirectory = await mkdtemp(join(tmpdir(), "lor-spool-"));
   let daemon: TestDaemon;
   try {
     const yaml = pipelineYaml({ s3Endpoint: s3.endpoint, keyPrefix: redis.keyPrefix, spoolDirectory: options.spool === false ? false : spoolDirectory });
-    daemon = await startDaemon(options.configure ? options.configure(yaml) : yaml);
+    daemon = await startDaemon(options.configure ? options.configure(yaml) : yaml, { logger: options.logger });
   } catch (error) {
     await redis.cleanup();
     await s3.stop();

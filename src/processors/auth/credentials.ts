@@ -56,6 +56,16 @@ export function secretKeyDigest(secretKey: string, salt: string | undefined): Bu
   return Buffer.from(salt === undefined ? sha256Hex(secretKey) : langfuseSecretKeyHash(secretKey, salt), "hex");
 }
 
+/**
+ * What may be logged of a presented key that is not a known public key: the start of its sha256
+ * (enough to match it against a key the operator has, useless for guessing one), and whether it
+ * looks like a secret key, the usual mistake.
+ */
+export function keyFingerprint(key: string): string {
+  const kind = /^sk-/i.test(key) ? "a secret key" : "unknown key";
+  return `${kind}, sha256 ${sha256Hex(key).slice(0, 12)}…`;
+}
+
 /** Constant-time comparison of two digests of equal length. */
 export function digestsEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);

@@ -5,7 +5,7 @@ import type { EventBatch } from "../../pipeline/batch.js";
 import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
 import { CREDENTIAL_CHECKS, type ProjectScope, type RequestContext } from "../../pipeline/payload.js";
-import { digestsEqual, parseAuthorization, secretKeyDigest } from "./credentials.js";
+import { digestsEqual, keyFingerprint, parseAuthorization, secretKeyDigest } from "./credentials.js";
 import { LangfuseKeyStore, langfuseDbSchema } from "./langfuse-db.js";
 
 /** A project id becomes a segment of object keys and Redis keys, so it must be a safe path segment. */
@@ -150,9 +150,12 @@ class AuthProcessor implements EventsProcessor {
     return { ...known.scope, accessLevel: "project" };
   }
 
-  #refuse(reason: string, publicKey: string): UnauthenticatedError {
-    // Public keys are identifiers, not secrets; logging them tells operators which client is misconfigured.
-    this.#settings.logger.warn({ publicKey, reason }, "request refused: credentials not accepted");
+  #refuse(reason: string, presented: string): UnauthenticatedError {
+    // A configured public key is an identifier and tells operators which client is misconfigured.
+    // Anything else may be a secret sent in the wrong place (`Bearer sk-…`, a swapped pair): only
+    // a fingerprint of it is logged, which matches the key without revealing it.
+    const key = this.#keys.has(presented) ? { publicKey: presented } : { presentedKey: keyFingerprint(presented) };
+    this.#settings.logger.warn({ ...key, reason }, "request refused: credentials not accepted");
     return new UnauthenticatedError(`${reason}. Confirm that the client is configured with a key pair this daemon knows.`);
   }
 }
