@@ -33,7 +33,8 @@ import {
   shallowTraceBody,
   traceUpdateBody,
 } from "./trace.js";
-import { isPlainObject, mapToObject, MAX_NESTING_DEPTH, nestsDeeperThan } from "./values.js";
+import { isPlainObject, mapToObject } from "./values.js";
+import { nestsDeeperThan, TOO_DEEP } from "../model/nesting.js";
 
 export interface ConvertedEvent {
   event: IngestionEvent;
@@ -163,6 +164,8 @@ class ConversionRun {
     const rawResource = entry.resource;
     if (rawResource !== undefined && rawResource !== null && !isObject(rawResource)) {
       problem = "resource: not an object";
+    } else if (nestsDeeperThan(rawResource)) {
+      problem = `resource: ${TOO_DEEP}`;
     } else if (isObject(rawResource) && notAnArray(rawResource.attributes)) {
       problem = "resource.attributes: not an array";
     } else {
@@ -192,6 +195,8 @@ class ConversionRun {
     const rawScope = entry.scope;
     if (rawScope !== undefined && rawScope !== null && !isPlainObject(rawScope)) {
       problem = joinProblems(problem, "scope: not an object");
+    } else if (nestsDeeperThan(rawScope)) {
+      problem = joinProblems(problem, `scope: ${TOO_DEEP}`);
     } else if (isPlainObject(rawScope) && notAnArray(rawScope.attributes)) {
       problem = joinProblems(problem, "scope.attributes: not an array");
     } else if (problem === undefined) {
@@ -221,6 +226,11 @@ class ConversionRun {
   #convertSpan(raw: unknown, spanIndex: number, resource: ResourceContext, scope: ScopeContext): void {
     if (!isObject(raw)) {
       this.#reject(spanIndex, "span: not an object");
+      return;
+    }
+    // Before anything reads it: every later stage (serialising, cloning, the schema) recurses.
+    if (nestsDeeperThan(raw)) {
+      this.#reject(spanIndex, `span: ${TOO_DEEP}`);
       return;
     }
     const problems: string[] = [];
@@ -341,13 +351,6 @@ function buildResourceContext(rawAttributes: unknown): ResourceContext {
 
 function buildScopeContext(rawScope: Record<string, unknown> | undefined): ScopeContext {
   const attributes = rawScope === undefined ? EMPTY_ATTRIBUTES : convertAttributeList(rawScope.attributes);
-  if (rawScope !== undefined) {
-    for (const key of Object.keys(rawScope)) {
-      if (key !== "attributes" && nestsDeeperThan(rawScope[key], MAX_NESTING_DEPTH)) {
-        throw new AttributeConversionError(`unknown key "${key}" nested too deeply`);
-      }
-    }
-  }
   // The whole scope object is spread, so unknown scope keys reach metadata.scope too (§1).
   const metadataObject: Record<string, unknown> = { ...rawScope };
   metadataObject.attributes = mapToObject(attributes);

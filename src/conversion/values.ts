@@ -4,6 +4,10 @@
  * Everything here works on untrusted data (attribute values, JSON parsed from attribute strings),
  * so nothing assumes a shape and nothing writes a key in a way that could touch a prototype.
  */
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from "../model/nesting.js";
+
+// The nesting bound is shared with every path that reads user data.
+export { MAX_NESTING_DEPTH, nestsDeeperThan };
 
 /** A plain JSON-like object: not null, not an array, not a byte buffer. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -56,27 +60,6 @@ export function mapToObject(map: ReadonlyMap<string, unknown>): Record<string, u
 export type ParseResult = { ok: true; value: unknown } | { ok: false };
 
 const PARSE_FAILED: ParseResult = { ok: false };
-
-/**
- * Nesting bound for values this converter puts into events. V8's JSON.parse accepts any depth,
- * but JSON.stringify (used by every later stage) overflows the stack on very deep values, so one
- * hostile attribute could otherwise break a whole export downstream.
- */
-export const MAX_NESTING_DEPTH = 128;
-
-/** Whether objects/arrays nest deeper than `maxDepth`; iterative, so it cannot overflow itself. */
-export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const stack: Array<[object, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [object, number];
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(node)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
 
 /** JSON.parse without throwing; text nesting deeper than MAX_NESTING_DEPTH counts as unparsable. */
 export function parseJson(text: string): ParseResult {

@@ -1,5 +1,6 @@
 import type Long from "long";
 import { parseLatin1JsonInPieces } from "./json-pieces.js";
+import { transcodeTraceRequest } from "./protobuf-json.js";
 import type { AnyValue, KeyValue, ResourceSpans, Span } from "../model/otlp.js";
 import { InvalidDataError } from "../pipeline/errors.js";
 import {
@@ -150,6 +151,10 @@ export function decodeProtobufTraceRequest(body: Uint8Array): ResourceSpans[] {
   try {
     request = ExportTraceServiceRequest.decode(body) as unknown as Message;
   } catch (error) {
+    // protobufjs stops 100 messages down. The transcoder reads any depth, writing what lies past
+    // the nesting bound as `{}`, so the spans that nest too deep are refused one by one later.
+    const deep = (error as Error).message === "max depth exceeded" ? transcodedObjects(body) : undefined;
+    if (deep !== undefined) return deep;
     throw new InvalidDataError(`cannot decode the OTLP protobuf body: ${(error as Error).message}`);
   }
   if (!has(request, "resourceSpans")) return [];
@@ -168,6 +173,14 @@ export function decodeProtobufTraceRequest(body: Uint8Array): ResourceSpans[] {
     copyScalars(out, resourceSpans, ["schemaUrl"]);
     return out;
   });
+}
+
+function transcodedObjects(body: Uint8Array): ResourceSpans[] | undefined {
+  try {
+    return JSON.parse(transcodeTraceRequest(Buffer.from(body.buffer, body.byteOffset, body.byteLength)).json.toString("utf8")) as ResourceSpans[];
+  } catch {
+    return undefined;
+  }
 }
 
 /**

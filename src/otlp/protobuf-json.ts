@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { MAX_NESTING_DEPTH } from "../model/nesting.js";
 
 /**
  * OTLP/protobuf `ExportTraceServiceRequest` bytes straight to the JSON text of its `resourceSpans`
@@ -22,6 +23,8 @@ export interface SpanSummary {
   traceId: string | undefined;
   /** Both ids present (Langfuse refuses exports with a span that lacks one). */
   complete: boolean;
+  /** The span, its scope or its resource nests deeper than MAX_NESTING_DEPTH (measured on the JSON written). */
+  tooDeep: boolean;
 }
 
 export interface TranscodedRequest {
@@ -533,7 +536,23 @@ function scalar(kind: ScalarKind, reader: Reader, out: Output): string | undefin
  * Writes one message as a JSON object by its table. Returns the object writer (which fields were
  * written) and the hex of field 1 when that is a hex field (a span's or link's trace id).
  */
-function writeMessage(spec: MessageSpec, reader: Reader, out: Output): { object: ObjectWriter; firstHex: string | undefined } {
+/**
+ * How deep the JSON of one item (a resource, a scope or a span, each level 1) goes, as
+ * `nestsDeeperThan` measures its objects. Past MAX_NESTING_DEPTH a nested message is written as
+ * `{}` and its bytes skipped: the item is refused anyway, the text stays as deep as the verdict
+ * says, and no input can make this recursion overflow the stack.
+ */
+interface ItemDepth {
+  tooDeep: boolean;
+}
+
+function writeMessage(
+  spec: MessageSpec,
+  reader: Reader,
+  out: Output,
+  depth: number,
+  item: ItemDepth,
+): { object: ObjectWriter; firstHex: string | undefined } {
   const object = new ObjectWriter(out);
   let firstHex: string | undefined;
   let chosen = 0;
@@ -553,14 +572,23 @@ function writeMessage(spec: MessageSpec, reader: Reader, out: Output): { object:
     }
     if (fieldSpec.repeated) object.element(field, fieldSpec.key);
     else object.key(field, fieldSpec.key);
+    // A nested message is an object one level down, or two inside a repeated field's array.
+    const childDepth = depth + (fieldSpec.repeated ? 2 : 1);
     if (typeof fieldSpec.kind === "string") {
       expectWire(wire, WIRE_OF[fieldSpec.kind]);
+      // Bytes are written as {"type":"Buffer","data":[…]}: two levels.
+      if (fieldSpec.kind === "buffer" && childDepth + 1 > MAX_NESTING_DEPTH) item.tooDeep = true;
       const hex = scalar(fieldSpec.kind, reader, out);
       if (field === 1) firstHex = hex;
     } else {
       expectWire(wire, WIRE_LEN);
       const end = reader.length();
-      writeMessage(fieldSpec.kind, new Reader(reader.source, reader.position, end), out);
+      if (childDepth > MAX_NESTING_DEPTH) {
+        item.tooDeep = true;
+        out.text("{}");
+      } else {
+        writeMessage(fieldSpec.kind, new Reader(reader.source, reader.position, end), out, childDepth, item);
+      }
       reader.position = end;
     }
   }
@@ -600,6 +628,8 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
     if (resources > 0) out.byte(0x2c);
     const reader = new Reader(body, request.position, resourceEnd);
     const object = new ObjectWriter(out);
+    const resourceDepth: ItemDepth = { tooDeep: false };
+    const firstSpan = spans.length;
     let scopes = 0;
     let keptScopes = 0;
     while (!reader.done) {
@@ -610,7 +640,7 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
         expectWire(wire, WIRE_LEN);
         object.key(1, RESOURCE_SPANS_KEYS.resource);
         const end = reader.length();
-        writeMessage(RESOURCE, new Reader(body, reader.position, end), out);
+        writeMessage(RESOURCE, new Reader(body, reader.position, end), out, 1, resourceDepth);
         reader.position = end;
       } else if (field === 2) {
         expectWire(wire, WIRE_LEN);
@@ -633,6 +663,8 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
       } else reader.skip(wire);
     }
     object.end();
+    // The resource may come after its spans on the wire.
+    if (resourceDepth.tooDeep) for (let index = firstSpan; index < spans.length; index += 1) spans[index]!.tooDeep = true;
     request.position = resourceEnd;
     if (scopes > 0 && keptScopes === 0) out.position = resourceStart;
     else resources += 1;
@@ -649,6 +681,8 @@ function scopeSpans(
   keep: ((traceId: string | undefined) => boolean) | undefined,
 ): boolean {
   const object = new ObjectWriter(out);
+  const scopeDepth: ItemDepth = { tooDeep: false };
+  const firstSpan = summaries.length;
   let spans = 0;
   let kept = 0;
   while (!reader.done) {
@@ -659,15 +693,16 @@ function scopeSpans(
       expectWire(wire, WIRE_LEN);
       object.key(1, SCOPE_SPANS_KEYS.scope);
       const end = reader.length();
-      writeMessage(SCOPE, new Reader(reader.source, reader.position, end), out);
+      writeMessage(SCOPE, new Reader(reader.source, reader.position, end), out, 1, scopeDepth);
       reader.position = end;
     } else if (field === 2) {
       expectWire(wire, WIRE_LEN);
       const end = reader.length();
       const before = out.position;
       object.element(2, SCOPE_SPANS_KEYS.spans);
-      const written = writeMessage(SPAN, new Reader(reader.source, reader.position, end), out);
-      const summary = { traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2) };
+      const spanDepth: ItemDepth = { tooDeep: false };
+      const written = writeMessage(SPAN, new Reader(reader.source, reader.position, end), out, 1, spanDepth);
+      const summary: SpanSummary = { traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2), tooDeep: spanDepth.tooDeep };
       summaries.push(summary);
       const { traceId } = summary;
       spans += 1;
@@ -684,5 +719,6 @@ function scopeSpans(
     } else reader.skip(wire);
   }
   object.end();
+  if (scopeDepth.tooDeep) for (let index = firstSpan; index < summaries.length; index += 1) summaries[index]!.tooDeep = true;
   return spans === 0 || kept > 0;
 }

@@ -107,20 +107,18 @@ export class OtlpTraceRequest {
   }
 
   /**
-   * A copy for another pipeline; decoded objects are not shared. Protobuf bytes are shared (nobody
-   * writes them, and the receiver keeps them until every pipeline has answered). JSON bytes are
-   * copied: the raw path stores a JSON body as received, in a buffer that the storing pipeline's
-   * spool reuses once it is exported, possibly while another pipeline still reads its own.
+   * A copy for another pipeline; decoded objects are not shared, and the copy decodes its own from
+   * the bytes (a structured clone of objects would recurse as deep as a hostile request nests).
+   * Protobuf bytes are shared (nobody writes them, and the receiver keeps them until every
+   * pipeline has answered). JSON bytes are copied: the raw path stores a JSON body as received, in
+   * a buffer that the storing pipeline's spool reuses once it is exported, possibly while another
+   * pipeline still reads its own.
    */
   clone(): OtlpTraceRequest {
-    const objects = this.#resourceSpans === undefined || this.#compact !== undefined ? undefined : structuredClone(this.#resourceSpans);
+    if (this.protobuf !== undefined) return OtlpTraceRequest.fromProtobuf(this.protobuf);
     const original = this.jsonBody;
-    if (original === undefined) return new OtlpTraceRequest(objects, this.protobuf, undefined, undefined);
-    const body = Buffer.from(original);
-    const compact = this.#compact?.bytes;
-    // The compact bytes are a view into the body (compactResourceSpansBytes): the same view of the copy.
-    const start = compact === undefined ? 0 : compact.byteOffset - original.byteOffset;
-    return new OtlpTraceRequest(objects, undefined, body, compact === undefined ? undefined : body.subarray(start, start + compact.length));
+    if (original === undefined) return OtlpTraceRequest.fromObjects(structuredClone(this.#resourceSpans!));
+    return OtlpTraceRequest.fromJson(Buffer.from(original));
   }
 }
 

@@ -23,7 +23,7 @@ export class OtelPipeline extends PipelineBase {
     // Each pipeline resolves its own scope; the receiver's context stays untouched.
     const context: RequestContext = { ...requestContext };
     const batch = new SpanBatch(context, payload.request);
-    const itemCount = batch.spanCount;
+    const itemCount = batch.spanCount + batch.rejections.length;
     for (const { id, processor } of this.processors) {
       const drops = new Map(batch.drops);
       await processor.processSpans!(batch);
@@ -44,7 +44,7 @@ export class OtelPipeline extends PipelineBase {
         throw error;
       }
     }
-    return { itemCount, rejections: [], ignored: new Set(), projectId: scope.projectId };
+    return { itemCount, rejections: batch.rejections, ignored: new Set(), projectId: scope.projectId };
   }
 
   #countProcessor(processor: string, batch: SpanBatch, before: ReadonlyMap<string, number>): void {

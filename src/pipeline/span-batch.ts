@@ -4,7 +4,9 @@ import { storedJsonPool } from "./buffer-pool.js";
 import type { OtlpTraceRequest } from "../otlp/trace-request.js";
 import { checkOtelExport } from "../processors/validate/otel-spans.js";
 import type { DropReason } from "./batch.js";
-import type { RequestContext } from "./payload.js";
+import type { ItemRejection, RequestContext } from "./payload.js";
+import { nestsDeeperThan, TOO_DEEP } from "../model/nesting.js";
+import { InvalidDataError } from "./errors.js";
 import { spanIdText } from "../model/span-ids.js";
 
 /**
@@ -18,6 +20,8 @@ import { spanIdText } from "../model/span-ids.js";
  */
 export class SpanBatch {
   readonly drops = new Map<DropReason, number>();
+  /** Spans refused before any processor ran (nested too deep), reported to the client in partial_success. */
+  readonly rejections: ItemRejection[] = [];
   #objects: unknown[] | undefined;
   /** For compact OTLP/JSON requests, until something needs their strings: the structure only (OtlpTraceRequest.structure). */
   #structure: { request: OtlpTraceRequest; spans: unknown[] } | undefined;
@@ -32,6 +36,11 @@ export class SpanBatch {
     readonly context: RequestContext,
     request: OtlpTraceRequest,
   ) {
+    this.#read(request);
+    this.#refuseTooDeep();
+  }
+
+  #read(request: OtlpTraceRequest): void {
     if (request.protobuf !== undefined) {
       try {
         const transcoded = transcodeTraceRequest(request.protobuf, undefined, storedJsonPool);
@@ -44,6 +53,40 @@ export class SpanBatch {
     this.#receivedJson = request.json;
     if (this.#receivedJson !== undefined) this.#structure = { request, spans: request.structure };
     else this.#objects = request.resourceSpans;
+  }
+
+  /**
+   * Spans that nest deeper than the bound (or whose scope or resource does) leave the batch at
+   * once, each refused with its index: storing one would fail the whole export in Langfuse's
+   * worker, and serialising one here would overflow the stack.
+   */
+  #refuseTooDeep(): void {
+    const protobuf = this.#protobuf;
+    let verdicts: Array<string | undefined>;
+    if (protobuf) {
+      verdicts = protobuf.transcoded.spans.map((span) => (span.tooDeep ? `span: ${TOO_DEEP}` : undefined));
+    } else {
+      verdicts = [];
+      for (const resource of this.#structure?.spans ?? this.#objects!) {
+        const resourceProblem = nestsDeeperThan(field(resource, "resource")) ? `resource: ${TOO_DEEP}` : undefined;
+        for (const scope of arrayField(resource, "scopeSpans") ?? []) {
+          const scopeProblem = resourceProblem ?? (nestsDeeperThan(field(scope, "scope")) ? `scope: ${TOO_DEEP}` : undefined);
+          for (const span of arrayField(scope, "spans") ?? []) verdicts.push(scopeProblem ?? (nestsDeeperThan(span) ? `span: ${TOO_DEEP}` : undefined));
+        }
+      }
+    }
+    if (verdicts.every((verdict) => verdict === undefined)) return;
+    verdicts.forEach((error, origin) => {
+      if (error !== undefined) this.rejections.push({ origin, status: 400, message: "Invalid span", error });
+    });
+    if (protobuf) {
+      protobuf.kept = verdicts.map((verdict) => verdict === undefined);
+      protobuf.keptCount -= this.rejections.length;
+      return;
+    }
+    this.#toObjects();
+    let index = 0;
+    this.#retainObjects(() => verdicts[index++] === undefined);
   }
 
   get spanCount(): number {
@@ -130,7 +173,15 @@ export class SpanBatch {
     }
     // A received body may be borrowed from storedJsonPool; only this pipeline holds it (the fanout
     // gives every other pipeline a copy), and the record that stores it gives it back.
-    return this.#receivedJson ?? Buffer.from(JSON.stringify(this.#objects), "utf8");
+    if (this.#receivedJson !== undefined) return this.#receivedJson;
+    try {
+      return Buffer.from(JSON.stringify(this.#objects), "utf8");
+    } catch (error) {
+      // Only fields that no span holds can still be this deep (too-deep spans, scopes and
+      // resources with spans were refused at the start): a hostile shape, refused as a whole.
+      if (error instanceof RangeError) throw new InvalidDataError(`the export ${TOO_DEEP} outside its spans`);
+      throw error;
+    }
   }
 
   /** The resource spans that are left, as objects (tests and the object path). */
@@ -202,6 +253,10 @@ function* spanLists(resourceSpans: readonly unknown[]): IterableIterator<unknown
       if (spans !== undefined) yield spans;
     }
   }
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined;
 }
 
 function arrayField(value: unknown, field: string): unknown[] | undefined {

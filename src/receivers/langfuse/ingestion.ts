@@ -7,6 +7,7 @@ import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { recordRequest } from "../request-metrics.js";
+import { nestsDeeperThan, TOO_DEEP } from "../../model/nesting.js";
 
 export interface IngestionOptions {
   receiverId: string;
@@ -21,31 +22,40 @@ export interface IngestionOptions {
 const EVENTS_ONLY_TYPES = new Set(["score-create", "sdk-log"]);
 
 /**
- * Splits a batch for `events_only`: the events the target still accepts go on, the others get
- * Langfuse's per-event 400. Results come back in the request's own indexes.
+ * Splits a batch before the pipelines see it. Events nested deeper than the bound get a per-event
+ * 400 first (every later stage, the pipelines' copies included, recurses into them); in
+ * `events_only` mode, events the target no longer accepts get Langfuse's per-event 400. The rest
+ * go on; results come back in the request's own indexes, nesting refusals first and write-mode
+ * refusals last, where Langfuse lists them.
  */
-function splitForWriteMode(events: readonly unknown[], writeMode: IngestionOptions["writeMode"]) {
+function splitBatch(events: readonly unknown[], writeMode: IngestionOptions["writeMode"]) {
   const accepted: unknown[] = [];
   const origins: number[] = [];
+  const tooDeep: ItemRejection[] = [];
   const refused: ItemRejection[] = [];
   events.forEach((event, origin) => {
+    const rawId = (event as { id?: unknown } | null)?.id;
+    const id = typeof rawId === "string" ? rawId : undefined;
+    if (nestsDeeperThan(event)) {
+      tooDeep.push({ origin, id, status: 400, message: "Invalid request data", error: `event: ${TOO_DEEP}` });
+      return;
+    }
     const type = (event as { type?: unknown } | null)?.type;
     if (writeMode !== "events_only" || (typeof type === "string" && EVENTS_ONLY_TYPES.has(type))) {
       accepted.push(event);
       origins.push(origin);
       return;
     }
-    const id = (event as { id?: unknown } | null)?.id;
     const shown = typeof type === "string" ? type : "unknown";
     refused.push({
       origin,
-      id: typeof id === "string" ? id : undefined,
+      id,
       status: 400,
       message: "Event type not accepted",
       error: `Event type "${shown}" is not accepted by /api/public/ingestion when LANGFUSE_MIGRATION_V4_WRITE_MODE is events_only. This endpoint only accepts score and log events. Send traces and observations through OpenTelemetry (/api/public/otel/v1/traces or the OTLP receivers).`,
     });
   });
-  return { accepted, origins, refused };
+  return { accepted, origins, tooDeep, refused };
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -123,13 +133,13 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     await options.consumer.authenticate(context, "ingestion");
     options.consumer.admit();
     const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
-    const { accepted, origins, refused } = splitForWriteMode(events, options.writeMode);
+    const { accepted, origins, tooDeep, refused } = splitBatch(events, options.writeMode);
     const partial = await options.consumer.consume({ kind: "ingestion", events: accepted }, context);
     const result: ConsumeResult = {
       ...partial,
       itemCount: events.length,
       // Langfuse lists the write-mode refusals after the processing errors.
-      rejections: [...partial.rejections.map((rejection) => ({ ...rejection, origin: origins[rejection.origin]! })), ...refused],
+      rejections: [...tooDeep, ...partial.rejections.map((rejection) => ({ ...rejection, origin: origins[rejection.origin]! })), ...refused],
       ignored: new Set([...partial.ignored].map((origin) => origins[origin]!)),
     };
     sendJson(response, 207, multiStatusBody(events, result));

@@ -117,7 +117,7 @@ describe("span-level rejections", () => {
     const result = convert(request({ spans: [deep, GOOD] }));
     expect(result.rejectedSpans).toHaveLength(1);
     expect(result.rejectedSpans[0]?.spanIndex).toBe(0);
-    expect(result.rejectedSpans[0]?.reason).toMatch(/^attributes: /);
+    expect(result.rejectedSpans[0]?.reason).toBe("span: nested deeper than 128 levels");
     expect(observationIds(result)).toEqual(["aaaaaaaaaaaaaaaa"]);
   });
 
@@ -141,20 +141,27 @@ describe("span-level rejections", () => {
       resourceSpans({ spans: [hostile] }),
       resourceSpans({ spans: [GOOD], scope: { name: "s", deep: deepScopeValue } }),
     ]);
-    expect(result.rejectedSpans).toEqual([{ spanIndex: 1, reason: 'scope: unknown key "deep" nested too deeply' }]);
+    expect(result.rejectedSpans).toEqual([{ spanIndex: 1, reason: "scope: nested deeper than 128 levels" }]);
     expect(() => JSON.stringify(result.events)).not.toThrow();
     const body = result.events[1]?.event.body as Record<string, unknown>;
     expect(body.usageDetails).toEqual({});
     expect(body.input).toBe(`[${deepJson}]`);
   });
 
-  it("a deep kvlist is kept as JSON text", () => {
-    let value: unknown = { stringValue: "leaf" };
-    for (let i = 0; i < 200; i++) value = { kvlistValue: { values: [{ key: "k", value }] } };
-    const result = convert(request({ spans: [{ ...GOOD, attributes: [{ key: "deep", value }] }] }));
-    expect(result.rejectedSpans).toEqual([]);
-    const attrs = (result.events[1]?.event.body.metadata as { attributes: Record<string, unknown> }).attributes;
-    expect(attrs.deep).toBe(JSON.stringify(value));
+  it("a kvlist is kept as JSON text; one that nests the span past the bound refuses the span", () => {
+    const kvlist = (levels: number) => {
+      let value: unknown = { stringValue: "leaf" };
+      for (let i = 0; i < levels; i++) value = { kvlistValue: { values: [{ key: "k", value }] } };
+      return value;
+    };
+    // span › attributes › KeyValue › AnyValue, then four levels per kvlist level: 4 + 4 × 31 = 128.
+    const within = kvlist(31);
+    const kept = convert(request({ spans: [{ ...GOOD, attributes: [{ key: "deep", value: within }] }] }));
+    expect(kept.rejectedSpans).toEqual([]);
+    const attrs = (kept.events[1]?.event.body.metadata as { attributes: Record<string, unknown> }).attributes;
+    expect(attrs.deep).toBe(JSON.stringify(within));
+    const refused = convert(request({ spans: [{ ...GOOD, attributes: [{ key: "deep", value: kvlist(32) }] }] }));
+    expect(refused.rejectedSpans).toEqual([{ spanIndex: 0, reason: "span: nested deeper than 128 levels" }]);
   });
 });
 
