@@ -3,7 +3,7 @@ import { status as grpcStatus } from "@grpc/grpc-js";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { exportOverGrpc } from "../support/grpc.js";
 import { resourceSpans, span, toJson, toProtobuf } from "../support/otlp.js";
-import { startStack, type TestStack } from "../support/stack.js";
+import { startRawPathStack, startStack, type TestStack } from "../support/stack.js";
 
 /**
  * Credentials are checked before anything about the request is answered, as Langfuse (its API
@@ -14,20 +14,8 @@ import { startStack, type TestStack } from "../support/stack.js";
 let events: TestStack;
 let raw: TestStack;
 
-/** The standard test pipeline with the otel pipeline (raw path) in place of the events pipeline for OTLP. */
-function rawPathStack(): Promise<TestStack> {
-  return startStack({
-    configure: (yaml) => {
-      const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
-      return yaml
-        .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n`)
-        .replace("  pipelines:\n", "  pipelines:\n    otel:\n      receivers: [otlp, langfuse]\n      processors: [validate, auth]\n      exporters: [s3, langfuse_otel]\n");
-    },
-  });
-}
-
 beforeAll(async () => {
-  [events, raw] = await Promise.all([startStack(), rawPathStack()]);
+  [events, raw] = await Promise.all([startStack(), startRawPathStack()]);
 });
 
 afterAll(async () => {

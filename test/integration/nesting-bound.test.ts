@@ -5,7 +5,7 @@ import { ExportTraceServiceResponse } from "../../src/otlp/schema.js";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { exportOverGrpc } from "../support/grpc.js";
 import { anyValueBytes, exportRequestBytes, nestedArrayBytes, spanBytes } from "../support/protobuf-writer.js";
-import { startStack, type TestStack } from "../support/stack.js";
+import { startRawPathStack, startStack, type TestStack } from "../support/stack.js";
 
 /**
  * One nesting bound on every path: an ingestion event, or a span in its OTLP/JSON form, that nests
@@ -17,19 +17,8 @@ import { startStack, type TestStack } from "../support/stack.js";
 let events: TestStack;
 let raw: TestStack;
 
-function rawPathStack(): Promise<TestStack> {
-  return startStack({
-    configure: (yaml) => {
-      const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
-      return yaml
-        .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n`)
-        .replace("  pipelines:\n", "  pipelines:\n    otel:\n      receivers: [otlp, langfuse]\n      processors: [auth, validate]\n      exporters: [s3, langfuse_otel]\n");
-    },
-  });
-}
-
 beforeAll(async () => {
-  [events, raw] = await Promise.all([startStack(), rawPathStack()]);
+  [events, raw] = await Promise.all([startStack(), startRawPathStack(["auth", "validate"])]);
 });
 
 afterAll(async () => {

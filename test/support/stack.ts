@@ -59,3 +59,19 @@ export async function startStack(options: { configure?: (yaml: string) => string
 
 export type TestStack = Awaited<ReturnType<typeof startStack>>;
 export type { TestS3, TestRedis, TestDaemon };
+
+/**
+ * The standard stack with an `otel` pipeline (the raw path: S3 + langfuse_otel) taking OTLP from
+ * both receivers, with the processors given; native batches still take the events pipeline.
+ */
+export function startRawPathStack(processors: readonly string[] = ["validate", "auth"]): Promise<TestStack> {
+  return startStack({
+    configure: (yaml) => {
+      const keyPrefix = /key_prefix: (\S+)/.exec(yaml)![1]!;
+      return yaml
+        .replace("exporters:\n", `exporters:\n  langfuse_otel:\n    redis: { url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}, key_prefix: ${keyPrefix} }\n`)
+        .replace("  pipelines:\n", `  pipelines:\n    otel:\n      receivers: [otlp, langfuse]\n      processors: [${processors.join(", ")}]\n      exporters: [s3, langfuse_otel]\n`);
+    },
+  });
+}
+
