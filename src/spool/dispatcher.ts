@@ -3,9 +3,13 @@ import { isPermanentFailure, runExporterChain, type ChainFailure, type NamedExpo
 import type { DeadLetters } from "./dead-letters.js";
 import { mergeRecords } from "./merge.js";
 import { releaseStoredBodies } from "../pipeline/buffer-pool.js";
+import { forEachBounded } from "../pipeline/concurrency.js";
 import { metrics } from "../telemetry/metrics.js";
 import { decodeRecord, type ExportContext, type SpoolRecord } from "./record-codec.js";
 import type { RecordLocation, SegmentLog } from "./segment-log.js";
+
+/** Spooled records read back from disk at once (each read opens its segment file). */
+const READ_CONCURRENCY = 8;
 
 export interface RetryPolicy {
   initialIntervalMs: number;
@@ -184,7 +188,11 @@ export class Dispatcher {
    */
   async #process(entries: SpoolEntry[]): Promise<void> {
     const { log, exporters, retry, logger } = this.#options;
-    const read = await Promise.all(entries.map((entry) => this.#read(entry)));
+    const read: Array<SpoolRecord | undefined> = [];
+    // A batch may take thousands of small records; those read back from disk open their segment each.
+    await forEachBounded([...entries.keys()], READ_CONCURRENCY, async (index) => {
+      read[index] = await this.#read(entries[index]!);
+    });
     const live = entries.filter((_, index) => read[index] !== undefined);
     const records = read.filter((record): record is SpoolRecord => record !== undefined);
     let parts = mergeRecords(records);

@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import type { ComponentSettings, EventsExporter } from "../../pipeline/component.js";
 import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
+import { slicesOf } from "../../pipeline/concurrency.js";
 import { bullPrefix, shardIndex, shardQueueName } from "./queue-naming.js";
 import { createRedisClient, isReady, type RedisClient, type RedisConfig } from "./redis.js";
 
@@ -12,6 +13,12 @@ export const LANGFUSE_JOB_OPTIONS = {
   attempts: 6,
   backoff: { type: "exponential", delay: 5000 },
 } as const;
+
+/**
+ * Jobs per `addBulk`: one call is one Redis transaction, built and sent in one synchronous block;
+ * a request of 300,000 groups in one call would hold the event loop and Redis alike.
+ */
+export const JOBS_PER_ADD = 1000;
 
 /**
  * One Redis connection (single node, Sentinel or Cluster) and the BullMQ queues opened on it, as
@@ -76,8 +83,9 @@ export class LangfuseQueues {
 
   /**
    * One job per group, on the shard of `baseName` that Langfuse would pick for the group's
-   * sharding key (only with Redis Cluster, as in Langfuse), in one `addBulk` per queue. Returns
-   * the groups whose jobs could not be added, as retryable failures.
+   * sharding key (only with Redis Cluster, as in Langfuse), in `addBulk` calls of at most
+   * JOBS_PER_ADD jobs, one after the other per queue. Returns the groups whose jobs could not be
+   * added, as retryable failures.
    */
   async enqueue(
     client: RedisClient,
@@ -97,11 +105,13 @@ export class LangfuseQueues {
     const failures: ExportFailure[] = [];
     await Promise.all(
       [...byQueue].map(async ([queueName, queued]) => {
-        try {
-          await this.queue(queueName, client).addBulk(queued.map(job));
-        } catch (error) {
-          const failure = new RetryableError(`enqueueing on ${queueName} failed: ${(error as Error).message}`, retryAfterMs, { cause: error });
-          for (const group of queued) failures.push({ group, error: failure });
+        for (const chunk of slicesOf(queued, JOBS_PER_ADD)) {
+          try {
+            await this.queue(queueName, client).addBulk(chunk.map(job));
+          } catch (error) {
+            const failure = new RetryableError(`enqueueing on ${queueName} failed: ${(error as Error).message}`, retryAfterMs, { cause: error });
+            for (const group of chunk) failures.push({ group, error: failure });
+          }
         }
       }),
     );

@@ -1,5 +1,6 @@
 import type { SeenTraceStore } from "../../pipeline/export.js";
 import { SEEN_TRACE_TTL_SECONDS } from "../../pipeline/seen-traces.js";
+import { slicesOf } from "../../pipeline/concurrency.js";
 import { isReady, type RedisClient } from "./redis.js";
 
 /**
@@ -19,20 +20,21 @@ export class RedisSeenTraceStore implements SeenTraceStore {
   async claim(projectId: string, traceIds: readonly string[]) {
     const client = this.client();
     if (client === undefined || !isReady(client) || traceIds.length === 0) return { alreadySeen: new Set<string>(), claimed: [] };
+    const alreadySeen = new Set<string>();
+    const claimed: string[] = [];
     try {
-      const replies = await Promise.all(
-        traceIds.map((traceId) => client.set(this.#key(projectId, traceId), "1", "EX", SEEN_TRACE_TTL_SECONDS, "NX")),
-      );
-      const alreadySeen = new Set<string>();
-      const claimed: string[] = [];
-      replies.forEach((reply, index) => {
-        const traceId = traceIds[index]!;
-        if (reply === "OK") claimed.push(traceId);
-        else alreadySeen.add(traceId);
-      });
+      for (const chunk of slicesOf(traceIds, COMMANDS_PER_SLICE)) {
+        const replies = await Promise.all(chunk.map((traceId) => client.set(this.#key(projectId, traceId), "1", "EX", SEEN_TRACE_TTL_SECONDS, "NX")));
+        replies.forEach((reply, index) => {
+          const traceId = chunk[index]!;
+          if (reply === "OK") claimed.push(traceId);
+          else alreadySeen.add(traceId);
+        });
+      }
       return { alreadySeen, claimed };
     } catch {
-      return { alreadySeen: new Set<string>(), claimed: [] };
+      // Fail open, as Langfuse does; what this request claimed so far stays claimed (it expires).
+      return { alreadySeen: new Set<string>(), claimed };
     }
   }
 
@@ -40,9 +42,12 @@ export class RedisSeenTraceStore implements SeenTraceStore {
     const client = this.client();
     if (client === undefined || traceIds.length === 0) return;
     try {
-      await Promise.all(traceIds.map((traceId) => client.del(this.#key(projectId, traceId))));
+      for (const chunk of slicesOf(traceIds, COMMANDS_PER_SLICE)) await Promise.all(chunk.map((traceId) => client.del(this.#key(projectId, traceId))));
     } catch {
       // Best effort: the key expires by itself; the cost is a missing shallow trace-create.
     }
   }
 }
+
+/** Commands in flight at once: a request of 300,000 traces sends them a slice at a time, not all in one go. */
+const COMMANDS_PER_SLICE = 1000;

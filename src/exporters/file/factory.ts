@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { z } from "zod";
-import { flag } from "../../config/units.js";
+import { flag, integer } from "../../config/units.js";
 import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../pipeline/component.js";
 import { RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
+import { ConcurrencyLimiter, forEachBounded } from "../../pipeline/concurrency.js";
 
 export const fileConfigSchema = z.strictObject({
   /** Root folder; objects land at `<directory>/<key>`, with the same keys the s3 exporter writes. */
@@ -14,6 +15,11 @@ export const fileConfigSchema = z.strictObject({
   ...blobLayoutFields,
   /** fsync each file and its folder before reporting success. */
   fsync: flag.default(true),
+  /**
+   * Files written at once, across every export of this exporter; the rest wait unopened. Each
+   * write holds one descriptor at a time (the file, then its folder for the fsync).
+   */
+  max_open_files: integer({ min: 1, max: 4096 }).default(32),
 });
 
 export type FileConfig = z.output<typeof fileConfigSchema>;
@@ -64,12 +70,14 @@ async function writeAtomically(path: string, body: Buffer, durable: boolean): Pr
 class FileExporter implements EventsExporter {
   readonly role = "blob";
   readonly #root: string;
+  readonly #slots: ConcurrencyLimiter;
 
   constructor(
     private readonly settings: ComponentSettings,
     private readonly config: FileConfig,
   ) {
     this.#root = resolve(config.directory);
+    this.#slots = new ConcurrencyLimiter(config.max_open_files);
   }
 
   async start(): Promise<void> {
@@ -81,20 +89,23 @@ class FileExporter implements EventsExporter {
   async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
     const { projectId } = request.context.scope;
     const failures: ExportFailure[] = [];
-    await Promise.all(
-      request.groups.map(async (group) => {
-        const key = group.objectKey(this.config.prefix, projectId, this.config.max_segment_bytes);
-        const path = join(this.#root, keyToRelativePath(key.objectKey));
-        try {
-          if (!path.startsWith(this.#root + sep)) throw new Error(`key ${JSON.stringify(key.objectKey)} leaves the directory`);
-          await writeAtomically(path, group.body, this.config.fsync);
-          group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
-        } catch (error) {
-          this.settings.logger.warn({ err: error }, "file export failed");
-          failures.push({ group, error: new RetryableError(`file export failed: ${(error as Error).message}`, 1000, { cause: error }) });
-        }
-      }),
-    );
+    await forEachBounded(request.groups, this.config.max_open_files, async (group) => {
+      const key = group.objectKey(this.config.prefix, projectId, this.config.max_segment_bytes);
+      const path = join(this.#root, keyToRelativePath(key.objectKey));
+      try {
+        if (!path.startsWith(this.#root + sep)) throw new Error(`key ${JSON.stringify(key.objectKey)} leaves the directory`);
+        await this.#slots.run(() => writeAtomically(path, group.body, this.config.fsync));
+        group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
+      } catch (error) {
+        // Every file system failure may pass once the operator or the system frees what it lacks
+        // (descriptors: EMFILE, ENFILE; space; permissions): the spool keeps the group until then.
+        failures.push({ group, error: new RetryableError(`file export failed: ${(error as Error).message}`, 1000, { cause: error }) });
+      }
+    });
+    if (failures.length > 0) {
+      // One line per export, not per group: a request of many groups must not become as many lines.
+      this.settings.logger.warn({ groups: failures.length, of: request.groups.length, err: failures[0]!.error.cause }, "file export failed");
+    }
     return failures;
   }
 }

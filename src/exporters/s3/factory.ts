@@ -6,7 +6,7 @@ import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { classifyS3Error } from "./errors.js";
 import { S3ObjectWriter } from "./put-object.js";
-import { PutLimiter } from "./put-limiter.js";
+import { ConcurrencyLimiter, forEachBounded } from "../../pipeline/concurrency.js";
 import type { AwsCredentials } from "./sigv4.js";
 import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 
@@ -74,13 +74,16 @@ class S3Exporter implements EventsExporter {
   readonly #settings: ComponentSettings;
   #writer: S3ObjectWriter | undefined;
   #credentials: CredentialSource | undefined;
-  /** One PUT per connection the writer may open: more would only wait in its pool, already signed. */
-  readonly #limiter: PutLimiter;
+  /**
+   * One PUT per connection the writer may open: more would only wait in its pool, already signed,
+   * and signing them all in one go would hold the event loop.
+   */
+  readonly #limiter: ConcurrencyLimiter;
 
   constructor(settings: ComponentSettings, config: S3Config) {
     this.#settings = settings;
     this.#config = config;
-    this.#limiter = new PutLimiter(config.max_sockets);
+    this.#limiter = new ConcurrencyLimiter(config.max_sockets);
   }
 
   async start(): Promise<void> {
@@ -126,19 +129,18 @@ class S3Exporter implements EventsExporter {
   async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
     const config = this.#config;
     const { projectId } = request.context.scope;
-    const results = await Promise.all(
-      request.groups.map(async (group): Promise<ExportFailure | undefined> => {
-        const key = group.objectKey(config.prefix, projectId, config.max_segment_bytes);
-        try {
-          await this.#put(key.objectKey, group.body);
-          group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
-          return undefined;
-        } catch (error) {
-          return { group, error: error instanceof PermanentError || error instanceof RetryableError ? error : classifyS3Error(error, config.retry_after) };
-        }
-      }),
-    );
-    return results.filter((result): result is ExportFailure => result !== undefined);
+    const failures: ExportFailure[] = [];
+    // Groups are taken as PUTs finish: a request of 300,000 groups never waits as 300,000 promises.
+    await forEachBounded(request.groups, config.max_sockets, async (group) => {
+      const key = group.objectKey(config.prefix, projectId, config.max_segment_bytes);
+      try {
+        await this.#put(key.objectKey, group.body);
+        group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
+      } catch (error) {
+        failures.push({ group, error: error instanceof PermanentError || error instanceof RetryableError ? error : classifyS3Error(error, config.retry_after) });
+      }
+    });
+    return failures;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PutLimiter } from "../../../src/exporters/s3/put-limiter.js";
+import { ConcurrencyLimiter, forEachBounded } from "../../src/pipeline/concurrency.js";
 
 /** A task that settles when the test says so. */
 function gate() {
@@ -12,9 +12,9 @@ function gate() {
   return { settled, open, fail };
 }
 
-describe("S3 PUT limiter", () => {
+describe("concurrency limiter", () => {
   it("runs at most `limit` tasks at once and starts each waiting one, in order, as a slot frees", async () => {
-    const limiter = new PutLimiter(2);
+    const limiter = new ConcurrencyLimiter(2);
     const gates = Array.from({ length: 5 }, gate);
     const started: number[] = [];
     const runs = gates.map((task, index) =>
@@ -38,7 +38,7 @@ describe("S3 PUT limiter", () => {
   });
 
   it("frees the slot of a task that fails, and passes the failure to its caller", async () => {
-    const limiter = new PutLimiter(1);
+    const limiter = new ConcurrencyLimiter(1);
     const failing = gate();
     const first = limiter.run(() => failing.settled);
     const second = limiter.run(async () => "second ran");
@@ -46,5 +46,38 @@ describe("S3 PUT limiter", () => {
     await expect(first).rejects.toThrow("503 SlowDown");
     expect(await second).toBe("second ran");
     expect(limiter.active).toBe(0);
+  });
+});
+
+describe("forEachBounded", () => {
+  it("runs at most `limit` tasks at once, takes items in order as earlier ones finish, and finishes them all", async () => {
+    const gates = Array.from({ length: 10 }, gate);
+    const started: number[] = [];
+    let running = 0;
+    let most = 0;
+    const done = forEachBounded([...gates.keys()], 3, async (index) => {
+      started.push(index);
+      running += 1;
+      most = Math.max(most, running);
+      await gates[index]!.settled;
+      running -= 1;
+    });
+    await Promise.resolve();
+    expect(started).toEqual([0, 1, 2]);
+    gates[1]!.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1, 2, 3]);
+    for (const task of gates) task.open();
+    await done;
+    expect(started).toEqual([...gates.keys()]);
+    expect(most).toBe(3);
+  });
+
+  it("does nothing for no items", async () => {
+    let calls = 0;
+    await forEachBounded([], 4, async () => {
+      calls += 1;
+    });
+    expect(calls).toBe(0);
   });
 });
