@@ -1,4 +1,5 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
+import { RepeatedLogFilter } from "./log-repeats.js";
 
 const LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
@@ -10,9 +11,11 @@ export interface LogSettings {
 /**
  * JSON logs on stdout by default, for log collectors; `pretty` for a terminal. Header and
  * credential fields are redacted as a second line of defence: no code path logs them on purpose.
+ * A warning or error repeated within 10 s is logged once, then counted (see log-repeats.ts), so
+ * no input can flood the log. `destination` replaces stdout (tests).
  */
-export function createLogger(settings: LogSettings): Logger {
-  return pino({
+export function createLogger(settings: LogSettings, destination?: DestinationStream): Logger {
+  const options = {
     // LOG_LEVEL overrides the config, for a quick look without editing a ConfigMap.
     level: LEVELS.has(process.env.LOG_LEVEL ?? "") ? process.env.LOG_LEVEL! : settings.level,
     base: { service: "langfuse-otel-receiver" },
@@ -20,6 +23,8 @@ export function createLogger(settings: LogSettings): Logger {
       paths: ["authorization", "*.authorization", "headers", "*.headers", "secret_key", "*.secret_key", "secretKey", "password", "*.password"],
       censor: "[redacted]",
     },
-    ...(settings.format === "pretty" ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
-  });
+    hooks: { logMethod: new RepeatedLogFilter().hook() },
+  };
+  if (destination !== undefined) return pino(options, destination);
+  return pino({ ...options, ...(settings.format === "pretty" ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}) });
 }
