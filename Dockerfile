@@ -27,7 +27,7 @@ USER node
 EXPOSE 4317 4318 3000 8888 13133
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:13133/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# GC on the main thread only: each process has about one core (workers default to the CPU quota),
+# GC on the main thread only: each process has about one core (workers: auto is the CPU quota),
 # and V8's concurrent marking and sweeping threads competing with it for that core doubled the
 # latency tail in `npm run bench` (README, "Memory"). Not settable through NODE_OPTIONS.
 ENTRYPOINT ["tini", "--", "node", "--single-threaded-gc", "dist/src/cli.js"]

@@ -3,13 +3,15 @@ import { parseArgs } from "node:util";
 import { unwatchFile, watchFile, type Stats } from "node:fs";
 import type { Logger } from "pino";
 import { checkConfigFile } from "./config/load.js";
+import type { ResolvedConfig } from "./config/resolve.js";
 import { formatProblem } from "./config/problems.js";
 import { limitHeapGrowth } from "./heap-growth.js";
 import { createLogger } from "./logging.js";
 import { Service } from "./service.js";
 import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
 import { runPipelineTests } from "./testing/pipeline-tests.js";
-import { currentWorker, defaultWorkerCount, notifyPrimary, runPrimary } from "./workers.js";
+import { currentWorker, notifyPrimary, runPrimary, type WorkerIdentity } from "./workers.js";
+import { autoWorkerCount } from "./cpu-quota.js";
 import { answerClusterScrapes, metrics } from "./telemetry/metrics.js";
 import { VERSION } from "./version.js";
 
@@ -106,11 +108,23 @@ async function run(file: string): Promise<number> {
     return 1;
   }
   limitHeapGrowth(config.heapGrowthPercent);
-  const count = config.workers === "auto" ? defaultWorkerCount() : config.workers;
   const worker = currentWorker();
-  if (count > 1 && worker === undefined) return runPrimary(count, createLogger(config.logs), config.metrics);
+  if (worker === undefined) {
+    const logger = createLogger(config.logs);
+    let count = config.workers;
+    if (count === "auto") {
+      const auto = autoWorkerCount();
+      logger.info({ workers: auto.count, cpuQuota: auto.cpuQuota }, `workers: auto: ${auto.reason}`);
+      count = auto.count;
+    }
+    if (count > 1) return runPrimary(count, logger, config.metrics);
+    return serve(file, config, logger, undefined);
+  }
+  return serve(file, config, createLogger(config.logs).child({ worker: worker.index }), worker);
+}
 
-  const logger = worker ? createLogger(config.logs).child({ worker: worker.index }) : createLogger(config.logs);
+/** The pipeline itself, in a single-process daemon or in one worker process. */
+async function serve(file: string, config: ResolvedConfig, logger: Logger, worker: WorkerIdentity | undefined): Promise<number> {
   if (worker && config.metrics.enabled) answerClusterScrapes();
   const service = new Service(config, { logger, worker, serveMetrics: worker === undefined });
   // A stop can arrive while the service starts (the primary stops a worker that is not up yet, or

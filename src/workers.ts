@@ -1,41 +1,17 @@
 import cluster, { type Worker } from "node:cluster";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import { MetricsServer, type MetricsConfig } from "./telemetry/metrics-server.js";
 
 /**
- * Running the pipeline on every core: the primary process forks one worker per core; the workers
- * share the listening sockets (node:cluster hands connections out round-robin) and each has its
- * own spool, `worker-<n>`. The primary only supervises: it restarts a worker that dies (its spool
- * is replayed by the new one) and turns SIGTERM into a graceful stop of every worker.
+ * Running the pipeline in several processes (`service.workers`): the primary process forks the
+ * workers, which share the listening sockets (node:cluster hands connections out round-robin)
+ * and each have their own spool, `worker-<n>`. The primary only supervises: it restarts a worker
+ * that dies (its spool is replayed by the new one) and turns SIGTERM into a graceful stop of
+ * every worker.
  */
 export interface WorkerIdentity {
   index: number;
   count: number;
-}
-
-/** The CPU quota of the container (cgroup v2 or v1), else the number of usable cores. */
-export function defaultWorkerCount(): number {
-  const cores = availableParallelism();
-  try {
-    const [quota, period] = readFileSync("/sys/fs/cgroup/cpu.max", "utf8").trim().split(/\s+/);
-    if (quota && quota !== "max" && period) return clamp(Math.ceil(Number(quota) / Number(period)), cores);
-  } catch {
-    // not cgroup v2
-  }
-  try {
-    const quota = Number(readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "utf8"));
-    const period = Number(readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "utf8"));
-    if (quota > 0 && period > 0) return clamp(Math.ceil(quota / period), cores);
-  } catch {
-    // not cgroup v1 either
-  }
-  return cores;
-}
-
-function clamp(value: number, cores: number): number {
-  return Number.isFinite(value) && value >= 1 ? Math.min(value, cores) : cores;
 }
 
 /** Set in a worker process; undefined in the primary or a single-process daemon. */

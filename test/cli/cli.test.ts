@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { waitFor } from "../support/redis-server.js";
 import { DaemonProcess } from "../support/daemon-process.js";
+import { fileTree } from "../support/file-tree.js";
 import { testRedis, type TestRedis } from "../support/redis.js";
 import { basicAuth } from "../support/daemon.js";
 import { resourceSpans, span, toJson } from "../support/otlp.js";
@@ -15,6 +16,8 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 /** What `npx langfuse-otel-receiver` runs: the package's bin entry. */
 const BIN_SCRIPT = join(ROOT, "dist/src/cli.js");
+/** Where the daemon reads the cgroup file system from, for `workers: auto` (src/cpu-quota.ts). */
+const CGROUP_ROOT_ENV = "LOR_CGROUP_ROOT";
 
 /** The command users run: the package's bin, built by `npm ci` (prepare) and by the test global setup. */
 let folder: string;
@@ -232,7 +235,7 @@ describe("langfuse-otel-receiver run", () => {
   it("serves, then stops cleanly on SIGTERM with exit code 0", async () => {
     const file = join(folder, "run.yaml");
     const blobs = join(folder, "blobs");
-    await writeFile(file, servingConfig("run", "metrics: { endpoint: 127.0.0.1:0 }"));
+    await writeFile(file, servingConfig("run", "metrics: { endpoint: 127.0.0.1:0 }", "workers: 2"));
     const daemon = new DaemonProcess(file, { LOG_LEVEL: "debug" });
     await daemon.start();
     await waitFor(() => daemon.output.includes('"metrics"'), 20_000, "the main process to report its metrics endpoint");
@@ -260,6 +263,30 @@ describe("langfuse-otel-receiver run", () => {
     expect(JSON.parse(requestLog!)).toMatchObject({ receiver: "otlp", transport: "http", outcome: "accepted", project: "p", spans: 1, rejected: 0 });
     // ...and logs never carry the credentials the client sent.
     expect(output()).not.toContain(basicAuth("pk", "sk").split(" ")[1]);
+  });
+
+  it("with workers: auto and no CPU quota, runs one process and says how to run more", async () => {
+    const file = join(folder, "auto.yaml");
+    await writeFile(file, servingConfig("auto", "metrics: { enabled: false }", "workers: auto"));
+    // A container without a CPU limit, whatever the host's own cgroup says.
+    const daemon = new DaemonProcess(file, { [CGROUP_ROOT_ENV]: fileTree({ "cpu.max": "max 100000\n" }) });
+    await daemon.start();
+    const [decision] = daemon.output.split("\n").filter((line) => line.includes("workers: auto"));
+    expect(JSON.parse(decision!)).toMatchObject({ workers: 1, msg: "workers: auto: no CPU quota found, so one worker; set service.workers to use more" });
+    expect(readFileSync(`/proc/${daemon.pid}/task/${daemon.pid}/children`, "utf8").trim()).toBe("");
+    expect(await daemon.stop("SIGTERM")).toBe(0);
+  });
+
+  it("with workers: auto and a CPU quota, runs one worker per CPU of the quota, rounded up", async () => {
+    const file = join(folder, "auto-quota.yaml");
+    await writeFile(file, servingConfig("auto-quota", "metrics: { enabled: false }", "workers: auto"));
+    const daemon = new DaemonProcess(file, { [CGROUP_ROOT_ENV]: fileTree({ "cpu.max": "150000 100000\n" }) });
+    await daemon.start();
+    const expected = Math.min(2, availableParallelism());
+    await waitFor(() => daemon.output.includes(`"workers":${expected},"receivers"`) || (expected === 1 && daemon.output.includes('"msg":"daemon started"')), 20_000, "every worker to start");
+    const [decision] = daemon.output.split("\n").filter((line) => line.includes("workers: auto"));
+    expect(JSON.parse(decision!)).toMatchObject({ workers: expected, cpuQuota: 1.5 });
+    expect(await daemon.stop("SIGTERM")).toBe(0);
   });
 
   it("exits 0 on a SIGTERM that arrives while its workers are still starting", async () => {
@@ -290,6 +317,7 @@ ${extra}exporters:
   file: { directory: ${blobs}, prefix: events/ }
   bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix}-reload } }
 service:
+  workers: 2
   telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool: { directory: ${join(folder, "reload-spool")} }
   reload: { poll_interval: 100ms }
