@@ -31,8 +31,24 @@ function documents(file: string): Doc[] {
   return parsed.map((document) => document.toJS() as Doc);
 }
 
+/** A Kubernetes quantity: CPUs ("2", "500m") or bytes ("512Mi", "1Gi"). */
+function quantity(text: string | number): number {
+  const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi)?$/.exec(String(text));
+  expect(match, `quantity ${text}`).not.toBeNull();
+  const scale = { m: 1 / 1000, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match![2] as "m" | "Ki" | "Mi" | "Gi"] ?? 1;
+  return Number(match![1]) * scale;
+}
+
 describe.each(readdirSync(MANIFESTS).filter((name) => name.endsWith(".yaml")))("deploy/kubernetes/%s", (file) => {
   const docs = documents(file);
+  /** The pipeline config of the ConfigMap and the daemon's container. */
+  const daemon = () => {
+    const configMap = docs.find((doc) => doc.kind === "ConfigMap")!;
+    const config = loadConfigText(configMap.data["pipeline.yaml"], { env: ENV });
+    const pod = docs.find((doc) => doc.kind === "Deployment")!.spec.template.spec;
+    const container = [...(pod.initContainers ?? []), ...pod.containers].find((candidate: Doc) => candidate.name === "langfuse-otel-receiver");
+    return { config, pod, container };
+  };
 
   it("is made of complete Kubernetes objects", () => {
     expect(docs.length).toBeGreaterThan(1);
@@ -44,12 +60,8 @@ describe.each(readdirSync(MANIFESTS).filter((name) => name.endsWith(".yaml")))("
   });
 
   it("embeds a pipeline config the daemon accepts, and probes what it serves", () => {
-    const configMap = docs.find((doc) => doc.kind === "ConfigMap")!;
-    const config = loadConfigText(configMap.data["pipeline.yaml"], { env: ENV });
-    const deployment = docs.find((doc) => doc.kind === "Deployment")!;
-    const pod = deployment.spec.template.spec;
+    const { config, pod, container } = daemon();
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdownTimeoutMs);
-    const container = [...(pod.initContainers ?? []), ...pod.containers].find((candidate: Doc) => candidate.name === "langfuse-otel-receiver");
     expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
     expect(config.health.endpoint).toEqual({ host: "0.0.0.0", port: 13133 });
     expect(container.readinessProbe?.httpGet?.path ?? container.startupProbe?.httpGet?.path).toBe("/readyz");
@@ -58,6 +70,18 @@ describe.each(readdirSync(MANIFESTS).filter((name) => name.endsWith(".yaml")))("
     const spoolMount = container.volumeMounts.find((mount: Doc) => config.spool.directory.startsWith(mount.mountPath));
     expect(spoolMount, "a volume holds the spool").toBeDefined();
     expect(spoolMount.readOnly ?? false).toBe(false);
+  });
+
+  it("states its worker count, one per CPU of the CPU limit (one without a limit), and a memory_limit under the container's", () => {
+    const { config, container } = daemon();
+    // Every worker costs memory, so the count must not depend on the node the pod lands on.
+    expect(config.workers).toEqual(expect.any(Number));
+    const cpuLimit = container.resources?.limits?.cpu;
+    expect(config.workers).toBe(cpuLimit === undefined ? 1 : Math.ceil(quantity(cpuLimit)));
+    // memory_limit covers every process of the daemon; it must leave the container room to refuse before it is killed.
+    const memoryLimit = quantity(container.resources.limits.memory);
+    expect(config.memoryLimitBytes).toBeGreaterThan(0);
+    expect(config.memoryLimitBytes).toBeLessThanOrEqual(0.85 * memoryLimit);
   });
 });
 
