@@ -12,6 +12,7 @@ import { listDeadLetters, replayDeadLetters } from "./spool/replay.js";
 import { runPipelineTests } from "./testing/pipeline-tests.js";
 import { currentWorker, notifyPrimary, runPrimary, type WorkerIdentity } from "./workers.js";
 import { autoWorkerCount } from "./cpu-quota.js";
+import { daemonMemoryReading } from "./daemon-memory.js";
 import { answerClusterScrapes, metrics } from "./telemetry/metrics.js";
 import { VERSION } from "./version.js";
 
@@ -117,7 +118,7 @@ async function run(file: string): Promise<number> {
       logger.info({ workers: auto.count, cpuQuota: auto.cpuQuota }, `workers: auto: ${auto.reason}`);
       count = auto.count;
     }
-    if (count > 1) return runPrimary(count, logger, config.metrics);
+    if (count > 1) return runPrimary(count, logger, config.metrics, config.memoryLimitBytes);
     return serve(file, config, logger, undefined);
   }
   return serve(file, config, createLogger(config.logs).child({ worker: worker.index }), worker);
@@ -126,7 +127,13 @@ async function run(file: string): Promise<number> {
 /** The pipeline itself, in a single-process daemon or in one worker process. */
 async function serve(file: string, config: ResolvedConfig, logger: Logger, worker: WorkerIdentity | undefined): Promise<number> {
   if (worker && config.metrics.enabled) answerClusterScrapes();
-  const service = new Service(config, { logger, worker, serveMetrics: worker === undefined });
+  const service = new Service(config, {
+    logger,
+    worker,
+    serveMetrics: worker === undefined,
+    // A worker's memory limit is the whole daemon's, measured by the primary.
+    residentBytes: worker && config.memoryLimitBytes > 0 ? daemonMemoryReading() : undefined,
+  });
   // A stop can arrive while the service starts (the primary stops a worker that is not up yet, or
   // Kubernetes stops a pod that just started): without a handler the signal would kill the process
   // (a worker killed so makes the daemon exit 1). Note it, and stop cleanly once started.

@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import type { ResolvedConfig, SpoolConfig } from "./config/resolve.js";
 import type { ConversionOptions } from "./conversion/convert.js";
 import type { Component, ComponentSettings, EventsExporter, Receiver } from "./pipeline/component.js";
-import { OverloadedError } from "./pipeline/errors.js";
 import { EventsPipeline } from "./pipeline/events-pipeline.js";
 import type { SeenTraceStore } from "./pipeline/export.js";
 import type { NamedExporter } from "./pipeline/exporter-chain.js";
@@ -13,7 +12,7 @@ import type { Pipeline } from "./pipeline/pipeline.js";
 import { InMemorySeenTraceStore } from "./pipeline/seen-traces.js";
 import type { SpoolOptions } from "./spool/spool.js";
 import { HealthServer } from "./telemetry/health.js";
-import { metrics } from "./telemetry/metrics.js";
+import { memoryGuard } from "./memory-guard.js";
 import { MetricsServer } from "./telemetry/metrics-server.js";
 
 export interface ServiceOptions {
@@ -23,6 +22,11 @@ export interface ServiceOptions {
   worker?: { index: number; count: number };
   /** Workers leave `/metrics` to the primary, which aggregates them. */
   serveMetrics?: boolean;
+  /**
+   * The resident memory `service.memory_limit` is compared with: this process's by default; a
+   * worker's is the whole daemon's (src/daemon-memory.ts).
+   */
+  residentBytes?: () => number;
 }
 
 /**
@@ -98,7 +102,7 @@ export class Service {
       }
     }
 
-    const admitProcess = memoryGuard(config.memoryLimitBytes);
+    const admitProcess = memoryGuard(config.memoryLimitBytes, options.residentBytes ?? process.memoryUsage.rss);
     for (const [name, consumers] of consumersByReceiver) {
       const { id, factory, config: componentConfig } = config.receivers.get(name)!;
       this.receivers.set(name, factory.create(settings("receiver", id), componentConfig as never, new FanoutConsumer(consumers, admitProcess)));
@@ -236,27 +240,6 @@ export function spoolOptions(config: SpoolConfig, pipelineId: string, workerInde
       maxElapsedMs: config.retry.max_elapsed_time,
     },
     retryAfterMs: config.retry_after,
-  };
-}
-
-/**
- * The process-wide memory check run before each request. Reading the resident set size costs a
- * few microseconds, so it is read at most every 50 ms.
- */
-function memoryGuard(limitBytes: number): () => void {
-  if (limitBytes <= 0) return () => {};
-  let checkedAt = 0;
-  let rss = 0;
-  return () => {
-    const now = Date.now();
-    if (now - checkedAt >= 50) {
-      rss = process.memoryUsage.rss();
-      checkedAt = now;
-    }
-    if (rss > limitBytes) {
-      metrics.refusals.inc({ reason: "memory" });
-      throw new OverloadedError(`memory use ${Math.round(rss / 1024 ** 2)} MiB is above the limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`, 5_000);
-    }
   };
 }
 

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
+import { shareDaemonMemory } from "./daemon-memory.js";
 import { MetricsServer, type MetricsConfig } from "./telemetry/metrics-server.js";
 
 /**
@@ -7,7 +8,8 @@ import { MetricsServer, type MetricsConfig } from "./telemetry/metrics-server.js
  * workers, which share the listening sockets (node:cluster hands connections out round-robin)
  * and each have their own spool, `worker-<n>`. The primary only supervises: it restarts a worker
  * that dies (its spool is replayed by the new one) and turns SIGTERM into a graceful stop of
- * every worker.
+ * every worker. With a `memory_limit`, it also measures the whole daemon's memory for the
+ * workers' admission checks.
  */
 export interface WorkerIdentity {
   index: number;
@@ -31,7 +33,7 @@ const CRASH_WINDOW_MS = 60_000;
 const MAX_CRASHES_IN_WINDOW = 5;
 
 /** Forks the workers and supervises them until a signal stops them; resolves with the exit code. */
-export async function runPrimary(count: number, logger: Logger, metricsConfig: MetricsConfig): Promise<number> {
+export async function runPrimary(count: number, logger: Logger, metricsConfig: MetricsConfig, memoryLimitBytes: number): Promise<number> {
   const metricsServer = metricsConfig.enabled ? new MetricsServer(metricsConfig, "cluster", (error) => logger.error({ err: error }, "metrics scrape failed unexpectedly")) : undefined;
   try {
     await metricsServer?.listen();
@@ -39,14 +41,15 @@ export async function runPrimary(count: number, logger: Logger, metricsConfig: M
     logger.fatal({ err: error }, "metrics endpoint could not start");
     return 1;
   }
-  const code = await superviseWorkers(count, logger, metricsServer ? `http://${metricsServer.address()}/metrics` : undefined);
+  const code = await superviseWorkers(count, logger, metricsServer ? `http://${metricsServer.address()}/metrics` : undefined, memoryLimitBytes > 0);
   await metricsServer?.close();
   return code;
 }
 
-function superviseWorkers(count: number, logger: Logger, metricsUrl: string | undefined): Promise<number> {
+function superviseWorkers(count: number, logger: Logger, metricsUrl: string | undefined, shareMemory: boolean): Promise<number> {
   return new Promise((resolve) => {
     const workers = new Map<number, Worker>();
+    const stopSharingMemory = shareMemory ? shareDaemonMemory(() => workers.values()) : () => {};
     const crashes: number[] = [];
     let started = 0;
     const startedWorkers = new Set<number>();
@@ -96,6 +99,7 @@ function superviseWorkers(count: number, logger: Logger, metricsUrl: string | un
     const stopAll = (code: number) => {
       if (stopping) return;
       stopping = true;
+      stopSharingMemory();
       exitCode = code;
       if (workers.size === 0) resolve(exitCode);
       for (const worker of workers.values()) worker.process.kill("SIGTERM");

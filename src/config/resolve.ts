@@ -74,7 +74,7 @@ const rootSchema = z.strictObject({
       .prefault({}),
     /** Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default. */
     shutdown_timeout: durationMs.default(25_000),
-    /** Refuse new requests (429) while the process's resident memory is above this; 0 turns it off. */
+    /** Refuse new requests (429) while the daemon's resident memory (all its processes, src/daemon-memory.ts) is above this; 0 turns it off. */
     memory_limit: z.union([z.literal(0), z.literal("0"), byteSize]).default(0),
     /** Processes sharing the listeners; `auto` is the container's CPU quota rounded up, or 1 without a quota (src/cpu-quota.ts). */
     workers: z.union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" }).default("auto"),
