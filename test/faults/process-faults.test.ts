@@ -55,6 +55,8 @@ exporters:
   bullmq:
     redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} }
 service:
+  # Several processes, so a kill and a stop reach a primary and its workers.
+  workers: 2
   shutdown_timeout: 8s
   telemetry: { logs: { level: info }, health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool:
