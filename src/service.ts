@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ResolvedConfig, SpoolConfig } from "./config/resolve.js";
 import type { ConversionOptions } from "./conversion/convert.js";
+import { requestBodyBudget } from "./pipeline/byte-budget.js";
 import type { Component, ComponentSettings, EventsExporter, Receiver } from "./pipeline/component.js";
 import { EventsPipeline } from "./pipeline/events-pipeline.js";
 import type { SeenTraceStore } from "./pipeline/export.js";
@@ -102,6 +103,7 @@ export class Service {
       }
     }
 
+    requestBodyBudget.setLimit(config.maxInflightRequestBytes);
     const admitProcess = memoryGuard(config.memoryLimitBytes, options.residentBytes ?? process.memoryUsage.rss);
     for (const [name, consumers] of consumersByReceiver) {
       const { id, factory, config: componentConfig } = config.receivers.get(name)!;
@@ -249,7 +251,7 @@ function structuralDifferences(current: ResolvedConfig, next: ResolvedConfig): s
   const pipelineShape = (config: ResolvedConfig) =>
     JSON.stringify(config.pipelines.map((pipeline) => [pipeline.id, pipeline.receivers, pipeline.exporters, exportBatching(config, pipeline.processors) ?? null]));
   const service = (config: ResolvedConfig) =>
-    JSON.stringify([config.logs, config.shutdownTimeoutMs, config.memoryLimitBytes, config.spool, config.health, config.metrics, config.workers, config.heapGrowthPercent]);
+    JSON.stringify([config.logs, config.shutdownTimeoutMs, config.memoryLimitBytes, config.maxInflightRequestBytes, config.spool, config.health, config.metrics, config.workers, config.heapGrowthPercent]);
   const differences: string[] = [];
   if (componentConfigs(current.receivers) !== componentConfigs(next.receivers)) differences.push("receivers");
   if (componentConfigs(current.exporters) !== componentConfigs(next.exporters)) differences.push("exporters");

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HEAP_GROWING_PERCENT } from "../heap-growth.js";
+import { DEFAULT_INFLIGHT_REQUEST_BYTES } from "../pipeline/byte-budget.js";
 import type { ComponentRegistry } from "../components.js";
 import {
   parseComponentId,
@@ -76,6 +77,13 @@ const rootSchema = z.strictObject({
     shutdown_timeout: durationMs.default(25_000),
     /** Refuse new requests (429) while the daemon's resident memory (all its processes, src/daemon-memory.ts) is above this; 0 turns it off. */
     memory_limit: z.union([z.literal(0), z.literal("0"), byteSize]).default(0),
+    /**
+     * Bytes of request bodies being read and decompressed at once, per process, across every
+     * receiver (src/pipeline/byte-budget.ts): a request whose next bytes do not fit gets 429 /
+     * RESOURCE_EXHAUSTED. Keep it at least twice the largest body limit: a compressed body is held
+     * once inflated and once joined.
+     */
+    max_inflight_request_bytes: byteSize.refine((bytes) => bytes >= 1024 * 1024, "expected at least 1MiB").default(DEFAULT_INFLIGHT_REQUEST_BYTES),
     /** Processes sharing the listeners; `auto` is the container's CPU quota rounded up, or 1 without a quota (src/cpu-quota.ts). */
     workers: z.union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" }).default("auto"),
     /** V8's old-generation growth past the live data between full collections (src/heap-growth.ts): memory against GC time. */
@@ -112,6 +120,7 @@ export interface ResolvedConfig {
   logs: { level: string; format: "json" | "pretty" };
   shutdownTimeoutMs: number;
   memoryLimitBytes: number;
+  maxInflightRequestBytes: number;
   spool: SpoolConfig;
   health: HealthConfig;
   metrics: MetricsConfig;
@@ -321,6 +330,7 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       logs: root.data.service.telemetry.logs,
       shutdownTimeoutMs: root.data.service.shutdown_timeout,
       memoryLimitBytes: Number(root.data.service.memory_limit),
+      maxInflightRequestBytes: root.data.service.max_inflight_request_bytes,
       spool: root.data.service.spool,
       health: root.data.service.telemetry.health,
       metrics: root.data.service.telemetry.metrics,

@@ -40,9 +40,14 @@ export class BufferPool {
     this.#limits = limits;
   }
 
+  /** Whether `take(size)` gives a pooled buffer. */
+  serves(size: number): boolean {
+    return Number.isInteger(size) && size >= this.#limits.minBytes && size <= this.#limits.maxBytes;
+  }
+
   /** A buffer of exactly `size` bytes (contents undefined), or undefined when `size` is outside the pooled range. */
   take(size: number): Buffer | undefined {
-    if (!Number.isInteger(size) || size < this.#limits.minBytes || size > this.#limits.maxBytes) return undefined;
+    if (!this.serves(size)) return undefined;
     let best = -1;
     for (let index = 0; index < this.#free.length; index += 1) {
       const length = this.#free[index]!.length;

@@ -5,6 +5,7 @@ import { InvalidDataError, isPipelineError } from "../../pipeline/errors.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
+import { requestBodyBudget } from "../../pipeline/byte-budget.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { recordRequest } from "../request-metrics.js";
 import { nestsDeeperThan, TOO_DEEP } from "../../model/nesting.js";
@@ -127,12 +128,14 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     return;
   }
   const startedAt = process.hrtime.bigint();
+  // The body's bytes count against the process's budget until the request is answered.
+  const lease = requestBodyBudget.open();
   try {
     const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers), request.socket.remoteAddress);
     // Credentials first, as Langfuse checks them: a refused client learns nothing about its body.
     await options.consumer.authenticate(context, "ingestion");
     options.consumer.admit();
-    const events = parseBatch(await readRequestBody(request, options.maxBodyBytes));
+    const events = parseBatch(await readRequestBody(request, options.maxBodyBytes, lease));
     const { accepted, origins, tooDeep, refused } = splitBatch(events, options.writeMode);
     const partial = await options.consumer.consume({ kind: "ingestion", events: accepted }, context);
     const result: ConsumeResult = {
@@ -153,5 +156,7 @@ export async function handleIngestion(request: IncomingMessage, response: Server
     if (!request.readableEnded) headers.connection = "close";
     sendJson(response, status.http, errorBody(error, status.message), headers);
     if (!request.readableEnded) response.once("finish", () => request.destroy());
+  } finally {
+    lease.close();
   }
 }

@@ -1,10 +1,20 @@
-import { Metadata, status as grpcStatus, type Server, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import {
+  Metadata,
+  ServerInterceptingCall,
+  status as grpcStatus,
+  type Server,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { encodeExportResponse, encodeRpcStatus } from "../../otlp/codec.js";
 import { OtlpTraceRequest } from "../../otlp/trace-request.js";
 import type { Endpoint } from "../../config/units.js";
-import type { PayloadConsumer } from "../../pipeline/payload.js";
-import { edgeStatus } from "../edge-status.js";
+import type { PayloadConsumer, RequestContext } from "../../pipeline/payload.js";
+import { edgeStatus, type EdgeStatus } from "../edge-status.js";
+import { releaseMessage } from "./grpc-decompression.js";
 import { grpcPeerAddress, refuseUnsupportedIngestionVersion, requestContext } from "../request-context.js";
 import { WideWindowServer } from "./grpc-flow-control.js";
 import { partialSuccessOf } from "./partial-success.js";
@@ -14,6 +24,13 @@ import { grpcServerCredentials, type TlsConfig } from "../tls.js";
 const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 const passthrough = (buffer: Buffer): Buffer => buffer;
+
+/** A refusal as gRPC status, with a google.rpc.Status (and RetryInfo when retryable) in the trailers: OTLP clients honour the delay. */
+function grpcStatusOf(status: EdgeStatus): { code: number; details: string; metadata: Metadata } {
+  const metadata = new Metadata();
+  metadata.set("grpc-status-details-bin", encodeRpcStatus("protobuf", status.grpc, status.message, status.retryAfterMs));
+  return { code: status.grpc, details: status.message, metadata };
+}
 
 /**
  * The TraceService with raw-bytes (de)serialisers: grpc-js hands over the (decompressed) message
@@ -59,6 +76,7 @@ export class OtlpGrpcServer {
       "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? 300_000,
       "grpc.max_connection_age_ms": options.maxConnectionAgeMs ?? 30 * 60_000,
       "grpc.max_connection_age_grace_ms": options.maxConnectionAgeGraceMs ?? 60_000,
+      interceptors: [this.#authenticateFirst],
     });
     this.#server.addService(traceService, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
@@ -70,17 +88,53 @@ export class OtlpGrpcServer {
     });
   }
 
-  async #export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
+  /** Request contexts whose credentials the interceptor accepted, by the call's metadata. */
+  readonly #authenticated = new WeakMap<Metadata, RequestContext>();
+
+  #contextOf(metadata: Metadata, peer: string): RequestContext {
     const lookup = (name: string): string | undefined => {
-      const value = call.metadata.get(name)[0];
+      const value = metadata.get(name)[0];
       return typeof value === "string" ? value : undefined;
     };
+    return requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(peer), this.#options.propagateHeaders);
+  }
+
+  /**
+   * Credentials first, from the metadata, before grpc-js reads the message: it starts reading only
+   * when the metadata has passed every interceptor, so a refused client's message (however large
+   * or compressed) is never read or inflated, and it learns nothing about it (not even that it was
+   * empty).
+   */
+  readonly #authenticateFirst: ServerInterceptor = (_method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, passOn) => {
+            const context = this.#contextOf(metadata, call.getPeer());
+            this.#options.consumer.authenticate(context, "otlp").then(
+              () => {
+                this.#authenticated.set(metadata, context);
+                passOn(metadata);
+              },
+              (error: unknown) => {
+                const status = edgeStatus(error);
+                recordRequest(this.#options.logger, this.#options.receiverId, "grpc", "spans", process.hrtime.bigint(), { status });
+                call.sendStatus(grpcStatusOf(status));
+              },
+            );
+          },
+        }),
+    });
+
+  async #export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
     const startedAt = process.hrtime.bigint();
     const receiver = this.#options.receiverId;
     try {
-      const context = requestContext(this.#options.receiverId, "grpc", "otel", lookup, grpcPeerAddress(call.getPeer()), this.#options.propagateHeaders);
-      // Credentials first: a refused client learns nothing about its request (not even that it was empty).
-      await this.#options.consumer.authenticate(context, "otlp");
+      let context = this.#authenticated.get(call.metadata);
+      if (context === undefined) {
+        context = this.#contextOf(call.metadata, call.getPeer());
+        await this.#options.consumer.authenticate(context, "otlp");
+      }
       this.#options.consumer.admit();
       const request = OtlpTraceRequest.fromProtobuf(call.request);
       if (request.isEmpty()) {
@@ -96,10 +150,9 @@ export class OtlpGrpcServer {
       const status = edgeStatus(error);
       recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { status });
       if (status.unexpected) this.#options.logger.error({ err: error }, "unexpected failure while handling an OTLP gRPC request");
-      const metadata = new Metadata();
-      // google.rpc.Status with RetryInfo: OTLP clients treat UNAVAILABLE as retryable and honour the delay.
-      metadata.set("grpc-status-details-bin", encodeRpcStatus("protobuf", status.grpc, status.message, status.retryAfterMs));
-      callback({ code: status.grpc, details: status.message, metadata });
+      callback(grpcStatusOf(status));
+    } finally {
+      releaseMessage(call.request);
     }
   }
 

@@ -6,6 +6,7 @@ import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
 import { otlpBodyPool, storedJsonPool } from "../../pipeline/buffer-pool.js";
+import { requestBodyBudget } from "../../pipeline/byte-budget.js";
 import { httpHeaderLookup, refuseUnsupportedIngestionVersion, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
@@ -48,6 +49,8 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     return;
   }
   const startedAt = process.hrtime.bigint();
+  // The body's bytes count against the process's budget until the request is answered.
+  const lease = requestBodyBudget.open();
   try {
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
     // Credentials first, as Langfuse and the Collector's auth extension check them: nothing about
@@ -64,7 +67,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     // JSON bodies may be stored as received (raw path): they come from the stored-JSON pool, and
     // only the spool that stores one gives it back (SpanBatch.serialise).
     const pool = format === "protobuf" ? otlpBodyPool : undefined;
-    const body = await readRequestBody(request, options.maxBodyBytes, pool ?? storedJsonPool);
+    const body = await readRequestBody(request, options.maxBodyBytes, lease, pool ?? storedJsonPool);
     const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : OtlpTraceRequest.fromJson(body);
     if (traces.isEmpty()) {
       send(response, 200, format, encodeExportResponse(format));
@@ -90,5 +93,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     const answerFormat = format ?? "json";
     send(response, status.http, answerFormat, encodeRpcStatus(answerFormat, status.grpc, status.message, status.retryAfterMs), headers);
     if (!request.readableEnded) response.once("finish", () => request.destroy());
+  } finally {
+    lease.close();
   }
 }

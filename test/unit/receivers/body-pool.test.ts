@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { ByteBudget } from "../../../src/pipeline/byte-budget.js";
 import { readRequestBody } from "../../../src/receivers/http/body.js";
 import { BufferPool } from "../../../src/pipeline/buffer-pool.js";
 
@@ -76,6 +77,7 @@ describe("BufferPool", () => {
 });
 
 describe("readRequestBody with a pool", () => {
+  const lease = () => new ByteBudget(1024 * 1024 * 1024).open();
   /** A request stream with the given headers that delivers `parts` (pure logic: the parser's work is not under test here). */
   function requestOf(headers: Record<string, string>, parts: Buffer[]): IncomingMessage {
     const stream = Readable.from(parts) as unknown as IncomingMessage;
@@ -86,18 +88,18 @@ describe("readRequestBody with a pool", () => {
   it("reads a multi-chunk body into a pooled buffer, which a later body reuses", async () => {
     const bodies = pool();
     const data = randomBytes(150 * KB);
-    const first = await readRequestBody(requestOf({ "content-length": String(data.length) }, [data.subarray(0, 64 * KB), data.subarray(64 * KB)]), MAX, bodies);
+    const first = await readRequestBody(requestOf({ "content-length": String(data.length) }, [data.subarray(0, 64 * KB), data.subarray(64 * KB)]), MAX, lease(), bodies);
     expect(first.equals(data)).toBe(true);
     bodies.give(first);
     const next = randomBytes(140 * KB);
-    const second = await readRequestBody(requestOf({ "content-length": String(next.length) }, [next]), MAX, bodies);
+    const second = await readRequestBody(requestOf({ "content-length": String(next.length) }, [next]), MAX, lease(), bodies);
     expect(second.buffer).toBe(first.buffer);
     expect(second.equals(next)).toBe(true);
   });
 
   it("keeps every byte when more arrives than Content-Length declared", async () => {
     const data = randomBytes(200 * KB);
-    const body = await readRequestBody(requestOf({ "content-length": String(100 * KB) }, [data.subarray(0, 80 * KB), data.subarray(80 * KB)]), MAX, pool());
+    const body = await readRequestBody(requestOf({ "content-length": String(100 * KB) }, [data.subarray(0, 80 * KB), data.subarray(80 * KB)]), MAX, lease(), pool());
     expect(body.equals(data)).toBe(true);
   });
 
@@ -105,7 +107,7 @@ describe("readRequestBody with a pool", () => {
     const bodies = pool();
     const data = randomBytes(100 * KB);
     const compressed = gzipSync(data);
-    const body = await readRequestBody(requestOf({ "content-length": String(compressed.length), "content-encoding": "gzip" }, [compressed]), MAX, bodies);
+    const body = await readRequestBody(requestOf({ "content-length": String(compressed.length), "content-encoding": "gzip" }, [compressed]), MAX, lease(), bodies);
     expect(body.equals(data)).toBe(true);
     expect(bodies.freeBytes).toBeGreaterThanOrEqual(compressed.length);
   });
