@@ -21,7 +21,11 @@ export interface BufferPoolLimits {
   maxBytes: number;
   /** Most memory kept in free buffers. */
   maxFreeBytes: number;
+  /** Free buffers are dropped once the pool has not been used for this long (a burst is over). */
+  idleMs?: number;
 }
+
+const DEFAULT_IDLE_MS = 5_000;
 
 /** Capacities are rounded up to this, so bodies of nearly the same size share buffers. */
 const GRANULE = 64 * 1024;
@@ -35,6 +39,8 @@ export class BufferPool {
   readonly #lent = new WeakSet<ArrayBufferLike>();
   readonly #free: Buffer[] = [];
   #freeBytes = 0;
+  #lastUse = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(limits: BufferPoolLimits) {
     this.#limits = limits;
@@ -48,6 +54,7 @@ export class BufferPool {
   /** A buffer of exactly `size` bytes (contents undefined), or undefined when `size` is outside the pooled range. */
   take(size: number): Buffer | undefined {
     if (!this.serves(size)) return undefined;
+    this.#lastUse = Date.now();
     let best = -1;
     for (let index = 0; index < this.#free.length; index += 1) {
       const length = this.#free[index]!.length;
@@ -81,6 +88,33 @@ export class BufferPool {
     }
     this.#free.push(whole);
     this.#freeBytes += whole.length;
+    this.#lastUse = Date.now();
+    this.#armIdleRelease();
+  }
+
+  /**
+   * Drops every free buffer when the pool has been idle for `idleMs` at `now`: their memory goes
+   * back to the system once collected, instead of staying at the burst's high-water mark. Returns
+   * whether it did. The pool calls it from a timer; tests call it with their own clock.
+   */
+  releaseIfIdle(now = Date.now()): boolean {
+    if (this.#free.length === 0 || now - this.#lastUse < (this.#limits.idleMs ?? DEFAULT_IDLE_MS)) return false;
+    this.#free.length = 0;
+    this.#freeBytes = 0;
+    return true;
+  }
+
+  #armIdleRelease(): void {
+    if (this.#idleTimer !== undefined) return;
+    const idleMs = this.#limits.idleMs ?? DEFAULT_IDLE_MS;
+    const check = () => {
+      this.#idleTimer = undefined;
+      if (this.releaseIfIdle() || this.#free.length === 0) return;
+      this.#idleTimer = setTimeout(check, Math.max(this.#lastUse + idleMs - Date.now(), 10));
+      this.#idleTimer.unref();
+    };
+    this.#idleTimer = setTimeout(check, idleMs);
+    this.#idleTimer.unref();
   }
 
   get freeBytes(): number {

@@ -76,6 +76,21 @@ describe("BufferPool", () => {
   });
 });
 
+describe("free buffers after a burst", () => {
+  it("are dropped once the pool has been idle, and only then", () => {
+    const bodies = new BufferPool({ minBytes: 64 * KB, maxBytes: MAX, maxFreeBytes: 4 * 1024 * KB, idleMs: 5_000 });
+    const taken = [bodies.take(512 * KB)!, bodies.take(512 * KB)!];
+    for (const body of taken) bodies.give(body);
+    expect(bodies.freeBytes).toBe(1024 * KB);
+    expect(bodies.releaseIfIdle(Date.now() + 1_000)).toBe(false);
+    expect(bodies.freeBytes).toBe(1024 * KB);
+    expect(bodies.releaseIfIdle(Date.now() + 5_000)).toBe(true);
+    expect(bodies.freeBytes).toBe(0);
+    // A new take allocates afresh.
+    expect(bodies.take(512 * KB)!.buffer).not.toBe(taken[0]!.buffer);
+  });
+});
+
 describe("readRequestBody with a pool", () => {
   const lease = () => new ByteBudget(1024 * 1024 * 1024).open();
   /** A request stream with the given headers that delivers `parts` (pure logic: the parser's work is not under test here). */
