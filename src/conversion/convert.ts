@@ -66,12 +66,23 @@ export interface ConversionOptions {
 
 export function convertResourceSpans(resourceSpans: unknown, options?: ConversionOptions): ConversionResult {
   const run = new ConversionRun(options ?? {});
-  try {
-    run.convertRequest(resourceSpans);
-  } catch (error) {
-    // Defensive only: per-span failures are caught where they happen. Should the traversal
-    // itself fail, keep what was converted and report the failure instead of throwing.
-    run.recordUnexpectedFailure(error);
+  for (const _span of run.steps(resourceSpans));
+  return run.result();
+}
+
+/**
+ * The same conversion with `afterSpan` called after every span; when it returns a promise, the
+ * conversion waits for it (the events pipeline gives the event loop a turn every so many spans).
+ */
+export async function convertResourceSpansPaced(
+  resourceSpans: unknown,
+  options: ConversionOptions | undefined,
+  afterSpan: () => Promise<void> | undefined,
+): Promise<ConversionResult> {
+  const run = new ConversionRun(options ?? {});
+  for (const _span of run.steps(resourceSpans)) {
+    const pause = afterSpan();
+    if (pause) await pause;
   }
   return run.result();
 }
@@ -145,16 +156,27 @@ class ConversionRun {
     this.#reject(this.#spanCount++, reason);
   }
 
-  convertRequest(resourceSpans: unknown): void {
+  /** Converts the request, pausing (yielding) after each span. */
+  *steps(resourceSpans: unknown): Generator<void> {
+    try {
+      yield* this.#convertRequest(resourceSpans);
+    } catch (error) {
+      // Defensive only: per-span failures are caught where they happen. Should the traversal
+      // itself fail, keep what was converted and report the failure instead of throwing.
+      this.recordUnexpectedFailure(error);
+    }
+  }
+
+  *#convertRequest(resourceSpans: unknown): Generator<void> {
     if (resourceSpans === undefined || resourceSpans === null) return;
     if (!Array.isArray(resourceSpans)) {
       this.#rejectUncountable("resourceSpans: not an array");
       return;
     }
-    for (const entry of resourceSpans) this.#convertResourceSpans(entry);
+    for (const entry of resourceSpans) yield* this.#convertResourceSpans(entry);
   }
 
-  #convertResourceSpans(entry: unknown): void {
+  *#convertResourceSpans(entry: unknown): Generator<void> {
     if (!isObject(entry)) {
       this.#rejectUncountable("resourceSpans: entry is not an object");
       return;
@@ -182,10 +204,10 @@ class ConversionRun {
       this.#rejectUncountable(joinProblems(problem, "scopeSpans: not an array") as string);
       return;
     }
-    for (const scopeEntry of scopeSpans) this.#convertScopeSpans(scopeEntry, resource, problem);
+    for (const scopeEntry of scopeSpans) yield* this.#convertScopeSpans(scopeEntry, resource, problem);
   }
 
-  #convertScopeSpans(entry: unknown, resource: ResourceContext | undefined, inherited: CollectionProblem): void {
+  *#convertScopeSpans(entry: unknown, resource: ResourceContext | undefined, inherited: CollectionProblem): Generator<void> {
     if (!isObject(entry)) {
       this.#rejectUncountable(joinProblems(inherited, "scopeSpans: entry is not an object") as string);
       return;
@@ -215,11 +237,9 @@ class ConversionRun {
     }
     for (const span of spans) {
       const spanIndex = this.#spanCount++;
-      if (problem !== undefined || resource === undefined || scope === undefined) {
-        this.#reject(spanIndex, problem ?? "span: could not be converted");
-        continue;
-      }
-      this.#convertSpan(span, spanIndex, resource, scope);
+      if (problem !== undefined || resource === undefined || scope === undefined) this.#reject(spanIndex, problem ?? "span: could not be converted");
+      else this.#convertSpan(span, spanIndex, resource, scope);
+      yield;
     }
   }
 

@@ -73,16 +73,27 @@ function sortTime(event: IngestionEvent): number {
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
+/** What Langfuse's batch order compares, computed once per event when many are sorted. */
+export interface IngestionOrderKey {
+  /** 1 for updates, which come after every create. */
+  update: number;
+  time: number;
+}
+
+export function ingestionOrderKey(event: IngestionEvent): IngestionOrderKey {
+  // Before validate, events may be anything the client sent (sort may run first).
+  return { update: isUpdateEvent((event as IngestionEvent | null)?.type as string) ? 1 : 0, time: sortTime(event) };
+}
+
+export function compareOrderKeys(a: IngestionOrderKey, b: IngestionOrderKey): number {
+  if (a.update !== b.update) return a.update - b.update;
+  return a.time === b.time ? 0 : a.time < b.time ? -1 : 1;
+}
+
 /**
  * Langfuse's batch order: every non-update before every update, each part by envelope timestamp.
  * `Array.prototype.sort` is stable, so equal keys keep their input order.
  */
 export function compareIngestionOrder(a: IngestionEvent, b: IngestionEvent): number {
-  // Before validate, events may be anything the client sent (sort may run first).
-  const updateA = isUpdateEvent((a as IngestionEvent | null)?.type as string) ? 1 : 0;
-  const updateB = isUpdateEvent((b as IngestionEvent | null)?.type as string) ? 1 : 0;
-  if (updateA !== updateB) return updateA - updateB;
-  const ta = sortTime(a);
-  const tb = sortTime(b);
-  return ta === tb ? 0 : ta < tb ? -1 : 1;
+  return compareOrderKeys(ingestionOrderKey(a), ingestionOrderKey(b));
 }

@@ -1,4 +1,5 @@
 import type { IngestionEvent } from "../model/events.js";
+import { Pacer } from "./pacing.js";
 import type { ItemRejection, RequestContext } from "./payload.js";
 
 /** One event on its way through the processors, with the request item it came from. */
@@ -47,6 +48,22 @@ export class EventBatch {
     const groups: EventRecord[][] = [];
     for (const group of this.groups) {
       const kept = group.filter(keep);
+      if (kept.length > 0) groups.push(kept);
+    }
+    this.groups = groups;
+  }
+
+  /** `retain` for costly checks: a large batch gives the event loop a turn every so many records. */
+  async retainPaced(keep: (record: EventRecord) => boolean): Promise<void> {
+    const pacer = new Pacer();
+    const groups: EventRecord[][] = [];
+    for (const group of this.groups) {
+      const kept: EventRecord[] = [];
+      for (const record of group) {
+        if (keep(record)) kept.push(record);
+        const pause = pacer.step();
+        if (pause) await pause;
+      }
       if (kept.length > 0) groups.push(kept);
     }
     this.groups = groups;

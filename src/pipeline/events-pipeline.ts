@@ -1,4 +1,4 @@
-import { convertResourceSpans, type ConversionOptions } from "../conversion/convert.js";
+import { convertResourceSpansPaced, type ConversionOptions } from "../conversion/convert.js";
 import type { IngestionEvent } from "../model/events.js";
 import { EventBatch, type EventRecord } from "./batch.js";
 import { PermanentError } from "./errors.js";
@@ -7,6 +7,7 @@ import type { SeenTraceStore } from "./export.js";
 import type { ConsumeResult, ItemRejection, ProjectScope, RequestContext, TracePayload } from "./payload.js";
 import { PipelineBase, type PipelineParts } from "./pipeline.js";
 import { dropShallowTracesOfSeenTraces } from "./seen-traces.js";
+import { Pacer } from "./pacing.js";
 import { metrics } from "../telemetry/metrics.js";
 
 export type { NamedProcessor } from "./pipeline.js";
@@ -33,7 +34,7 @@ export class EventsPipeline extends PipelineBase {
   async consume(payload: TracePayload, requestContext: RequestContext): Promise<ConsumeResult> {
     // Each pipeline resolves its own scope; the receiver's context stays untouched.
     const context: RequestContext = { ...requestContext };
-    const { records, itemCount, rejections } = this.#toRecords(payload);
+    const { records, itemCount, rejections } = await this.#toRecords(payload);
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
 
@@ -52,7 +53,7 @@ export class EventsPipeline extends PipelineBase {
       throw new PermanentError(`pipeline ${this.id} has no project scope after its processors`);
     }
     const claimed = await dropShallowTracesOfSeenTraces(batch, this.#parts.seenTraces);
-    const groups = prepareExportGroups(batch);
+    const groups = await prepareExportGroups(batch);
     try {
       await this.deliver(context as RequestContext & { scope: ProjectScope }, groups);
     } catch (error) {
@@ -77,12 +78,15 @@ export class EventsPipeline extends PipelineBase {
     }
   }
 
-  #toRecords(payload: TracePayload): { records: EventRecord[]; itemCount: number; rejections: ItemRejection[] } {
+  async #toRecords(payload: TracePayload): Promise<{ records: EventRecord[]; itemCount: number; rejections: ItemRejection[] }> {
     if (payload.kind === "ingestion") {
       const records = payload.events.map((event, origin) => ({ event: event as IngestionEvent, origin }));
       return { records, itemCount: payload.events.length, rejections: [] };
     }
-    const converted = convertResourceSpans(payload.request.resourceSpans, this.#parts.conversion);
+    // A very large request is parsed and converted in slices, so the daemon keeps answering meanwhile.
+    const pacer = new Pacer();
+    const resourceSpans = await payload.request.resourceSpansPaced(() => pacer.step());
+    const converted = await convertResourceSpansPaced(resourceSpans, this.#parts.conversion, () => pacer.step());
     const records = converted.events.map(({ event, spanIndex, shallowTrace }) => ({ event, origin: spanIndex, shallowTrace }));
     const rejections = converted.rejectedSpans.map(
       ({ spanIndex, reason }): ItemRejection => ({ origin: spanIndex, status: 400, message: "Invalid span", error: reason }),

@@ -3,15 +3,20 @@ import type { EventBatch } from "./batch.js";
 import type { EventsExporter } from "./component.js";
 import { PermanentError, RetryableError, isPipelineError } from "./errors.js";
 import { ExportGroup, type ExportFailure, type ExportRequest } from "./export.js";
+import { Pacer } from "./pacing.js";
 import { metrics } from "../telemetry/metrics.js";
 
 /**
- * Turns the batch's groups into export groups. Groups whose first event has no body id are
- * skipped: Langfuse stores nothing for them (no key can be built) yet answers them as successes.
+ * Turns the batch's groups into export groups (serialising each one's events), giving the event
+ * loop a turn every so many groups. Groups whose first event has no body id are skipped:
+ * Langfuse stores nothing for them (no key can be built) yet answers them as successes.
  */
-export function prepareExportGroups(batch: EventBatch): ExportGroup[] {
+export async function prepareExportGroups(batch: EventBatch): Promise<ExportGroup[]> {
   const groups: ExportGroup[] = [];
+  const pacer = new Pacer();
   for (const group of batch.groups) {
+    const pause = pacer.step();
+    if (pause) await pause;
     const first = group[0]!.event;
     const entityType = entityTypeOf(first.type);
     const bodyId = first.body?.id;

@@ -3,6 +3,7 @@ import { ExportGroup } from "./export.js";
 import type { ConsumeResult, ProjectScope, RequestContext, TracePayload } from "./payload.js";
 import { PipelineBase } from "./pipeline.js";
 import { SpanBatch } from "./span-batch.js";
+import { Pacer } from "./pacing.js";
 import { metrics } from "../telemetry/metrics.js";
 
 /**
@@ -22,6 +23,9 @@ export class OtelPipeline extends PipelineBase {
     }
     // Each pipeline resolves its own scope; the receiver's context stays untouched.
     const context: RequestContext = { ...requestContext };
+    // A very large OTLP/JSON body is parsed span by span, so the daemon keeps answering meanwhile.
+    const pacer = new Pacer();
+    await payload.request.parseStructurePaced(() => pacer.step());
     const batch = new SpanBatch(context, payload.request);
     const itemCount = batch.spanCount + batch.rejections.length;
     for (const { id, processor } of this.processors) {

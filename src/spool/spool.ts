@@ -8,7 +8,12 @@ import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from 
 import { encodeRecord, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
 import { releaseStoredBodies } from "../pipeline/buffer-pool.js";
+import { slicesOf } from "../pipeline/concurrency.js";
+import { nextTurn } from "../pipeline/pacing.js";
 import { metrics } from "../telemetry/metrics.js";
+
+/** Most groups in one spool record; larger requests are stored as several records. */
+export const GROUPS_PER_RECORD = 1000;
 
 export interface SpoolOptions {
   directory: string;
@@ -103,10 +108,34 @@ export class Spool {
     throw new OverloadedError(full, this.#options.retryAfterMs);
   }
 
-  /** Resolves once the record is durable in the spool; the export happens later. */
+  /**
+   * Resolves once the request's groups are durable in the spool; the export happens later. A
+   * request of more than GROUPS_PER_RECORD groups is stored as several records, encoded one at a
+   * time with a turn of the event loop between them: every later step (checksum, read-back,
+   * decoding, export, acknowledgement) then works on a bounded slice, and the dispatcher exports
+   * the slices like any other records, a few at a time.
+   */
   async append(record: SpoolRecord): Promise<void> {
     if (record.groups.length === 0) return;
     this.admit();
+    if (record.groups.length <= GROUPS_PER_RECORD) return this.#appendRecord(record);
+    const appended: Array<Promise<void>> = [];
+    let failed = false;
+    for (const groups of slicesOf(record.groups, GROUPS_PER_RECORD)) {
+      const append = this.#appendRecord({ context: record.context, groups });
+      // Settled below; noted now so a failure stops the slices after it.
+      append.catch(() => (failed = true));
+      appended.push(append);
+      await nextTurn();
+      if (failed) break;
+    }
+    // Answered only when all of them are durable. A failure or a crash before that may leave some
+    // slices stored of a request that the client sends again: at-least-once, as for any request
+    // whose answer was lost.
+    await Promise.all(appended);
+  }
+
+  async #appendRecord(record: SpoolRecord): Promise<void> {
     const parts = encodeRecord(record);
     let location;
     try {

@@ -2,7 +2,8 @@ import { Queue } from "bullmq";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { bullmqConfigSchema, bullmqExporterFactory } from "../../src/exporters/bullmq/factory.js";
 import { RedisSeenTraceStore } from "../../src/exporters/bullmq/seen-traces.js";
-import { ExportGroup, type ExportRequest } from "../../src/pipeline/export.js";
+import type { ExportRequest } from "../../src/pipeline/export.js";
+import { exportContext, spanGroups } from "../support/export-groups.js";
 import { waitFor } from "../support/redis-server.js";
 import { REDIS_URL, testRedis } from "../support/redis.js";
 import { testLogger } from "../support/daemon.js";
@@ -15,13 +16,9 @@ const redis = testRedis();
 afterAll(() => redis.cleanup());
 
 function storedGroups(count: number): ExportRequest {
-  const groups = Array.from({ length: count }, (_, index) => {
-    const group = ExportGroup.fromEvents("observation", `span-${index}`, [{ id: `event-${index}`, timestamp: "2024-01-01T00:00:00.000Z", type: "span-create", body: { id: `span-${index}` } }]);
-    group.blob = { bucketPrefix: "events/p1/observation/", fileKey: `event-${index}` };
-    return group;
-  });
-  const context = { receiver: "otlp", transport: "http", source: "otel", authorization: undefined, sdkName: "unknown", sdkVersion: "unknown", ingestionVersion: "" };
-  return { context: { ...context, scope: { projectId: "p1", accessLevel: "project", publicKey: "pk" } }, groups } as ExportRequest;
+  const groups = spanGroups(count);
+  for (const group of groups) group.blob = { bucketPrefix: "events/p1/observation/", fileKey: group.firstEventId };
+  return { context: exportContext(), groups };
 }
 
 describe("exporters bound what they send to Redis at once", () => {

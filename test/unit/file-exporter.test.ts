@@ -6,7 +6,8 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fileConfigSchema, fileExporterFactory } from "../../src/exporters/file/factory.js";
 import { RetryableError } from "../../src/pipeline/errors.js";
-import { ExportGroup, type ExportRequest } from "../../src/pipeline/export.js";
+import type { ExportRequest } from "../../src/pipeline/export.js";
+import { exportContext, spanGroups } from "../support/export-groups.js";
 
 /** Descriptors the file exporter holds right now, and the most it ever held at once. */
 const descriptors = { open: 0, most: 0, failWith: undefined as { path: string; code: string } | undefined };
@@ -32,21 +33,7 @@ vi.mock("node:fs/promises", async (importOriginal) => {
 });
 
 function request(groups: number): ExportRequest {
-  return {
-    context: {
-      receiver: "otlp",
-      transport: "http",
-      source: "otel",
-      authorization: undefined,
-      sdkName: "unknown",
-      sdkVersion: "unknown",
-      ingestionVersion: "",
-      scope: { projectId: "p1", accessLevel: "project", publicKey: "pk" },
-    },
-    groups: Array.from({ length: groups }, (_, index) =>
-      ExportGroup.fromEvents("observation", `span-${index}`, [{ id: `event-${index}`, timestamp: "2024-01-01T00:00:00.000Z", type: "span-create", body: { id: `span-${index}` } }]),
-    ),
-  } as ExportRequest;
+  return { context: exportContext(), groups: spanGroups(groups) };
 }
 
 function exporter(config: Record<string, unknown>) {

@@ -162,18 +162,18 @@ describe("sort and group", () => {
     expect(shape(batch)).toEqual([[3], [4], [1], [2], [0]]);
   });
 
-  it("group makes one group per entity and body id; id-less events stay alone", () => {
+  it("group makes one group per entity and body id; id-less events stay alone", async () => {
     const batch = new EventBatch(context(), events());
-    processor(groupProcessorFactory).process(batch);
+    await processor(groupProcessorFactory).process(batch);
     expect(shape(batch)).toEqual([[0, 1], [2], [3], [4]]);
   });
 
-  it("gives the same groups and order whether sort runs before or after group", () => {
+  it("gives the same groups and order whether sort runs before or after group", async () => {
     const sortFirst = new EventBatch(context(), events());
     processor(sortProcessorFactory).process(sortFirst);
-    processor(groupProcessorFactory).process(sortFirst);
+    await processor(groupProcessorFactory).process(sortFirst);
     const groupFirst = new EventBatch(context(), events());
-    processor(groupProcessorFactory).process(groupFirst);
+    await processor(groupProcessorFactory).process(groupFirst);
     processor(sortProcessorFactory).process(groupFirst);
     expect(shape(sortFirst)).toEqual([[3], [4], [1, 0], [2]]);
     expect(shape(groupFirst)).toEqual(shape(sortFirst));

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { entityTypeOf } from "../../model/events.js";
 import type { EventRecord } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
+import { Pacer } from "../../pipeline/pacing.js";
 
 export const groupConfigSchema = z.strictObject({});
 
@@ -28,23 +29,22 @@ export const groupProcessorFactory: ProcessorFactory<typeof groupConfigSchema> =
   create: () => ({
     start: async () => {},
     shutdown: async () => {},
-    process(batch): void {
+    async process(batch): Promise<void> {
       const byKey = new Map<string, EventRecord[]>();
       const groups: EventRecord[][] = [];
+      const pacer = new Pacer();
       for (const record of batch.records()) {
         const key = groupKey(record);
-        if (key === undefined) {
-          groups.push([record]);
-          continue;
-        }
-        const group = byKey.get(key);
+        const group = key === undefined ? undefined : byKey.get(key);
         if (group) {
           group.push(record);
         } else {
           const created = [record];
-          byKey.set(key, created);
+          if (key !== undefined) byKey.set(key, created);
           groups.push(created);
         }
+        const pause = pacer.step();
+        if (pause) await pause;
       }
       batch.groups = groups;
     },

@@ -1,11 +1,20 @@
 import { z } from "zod";
-import { compareIngestionOrder } from "../../model/events.js";
+import { compareOrderKeys, ingestionOrderKey, type IngestionOrderKey } from "../../model/events.js";
 import type { EventRecord } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
 
 export const sortConfigSchema = z.strictObject({});
 
-const byIngestionOrder = (a: EventRecord, b: EventRecord): number => compareIngestionOrder(a.event, b.event);
+/**
+ * Sorts `items` in place by the ingestion order of each one's event, stable. Each key is computed
+ * once, not at every comparison: one sort cannot be sliced, and with a timestamp parse per
+ * comparison (n log n of them) it was the longest block of a very large request.
+ */
+function sortByIngestionOrder<T>(items: T[], eventOf: (item: T) => EventRecord["event"]): void {
+  const keyed = items.map((item): { key: IngestionOrderKey; item: T } => ({ key: ingestionOrderKey(eventOf(item)), item }));
+  keyed.sort((a, b) => compareOrderKeys(a.key, b.key));
+  keyed.forEach((entry, index) => (items[index] = entry.item));
+}
 
 /**
  * Langfuse's order: creates before updates, each by envelope timestamp, stable. Within groups and
@@ -22,8 +31,8 @@ export const sortProcessorFactory: ProcessorFactory<typeof sortConfigSchema> = {
     start: async () => {},
     shutdown: async () => {},
     process(batch): void {
-      for (const group of batch.groups) if (group.length > 1) group.sort(byIngestionOrder);
-      batch.groups.sort((a, b) => byIngestionOrder(a[0]!, b[0]!));
+      for (const group of batch.groups) if (group.length > 1) sortByIngestionOrder(group, (record) => record.event);
+      sortByIngestionOrder(batch.groups, (group) => group[0]!.event);
     },
   }),
 };

@@ -23,8 +23,8 @@ export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSch
   create: (settings) => ({
     start: async () => {},
     shutdown: async () => {},
-    process(batch: EventBatch): void {
-      batch.retain((record) => {
+    async process(batch: EventBatch): Promise<void> {
+      await batch.retainPaced((record) => {
         const result = validateIngestionEvent(record.event);
         if (!result.ok) {
           batch.reject(record, 400, "Invalid request data", result.error);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseLatin1JsonInPieces } from "../../../src/otlp/json-pieces.js";
+import { parseLatin1JsonInPieces, parseJsonInPiecesPaced } from "../../../src/otlp/json-pieces.js";
 
 /** What the function must match: JSON.parse of the whole text read as Latin-1, or its refusal. */
 function outcome(parse: () => unknown): { value: unknown } | { error: string } {
@@ -53,5 +53,35 @@ describe("parseLatin1JsonInPieces", () => {
   it("keeps the last of repeated keys, as JSON.parse does, when the repeated key holds the spans", () => {
     const text = `[{"scopeSpans":[{"spans":[{"a":1}],"spans":[{"b":2},{"c":3}]}]}]`;
     expect(parseLatin1JsonInPieces(Buffer.from(text, "latin1"), 16)).toEqual(JSON.parse(text));
+  });
+});
+
+describe("parseJsonInPiecesPaced", () => {
+  it("gives JSON.parse's result of the UTF-8 text, pausing after every span and waiting for each pause", async () => {
+    const spans = Array.from({ length: 60 }, (_, index) =>
+      JSON.stringify({ traceId: index.toString(16).padStart(32, "0"), attributes: [{ key: "in", value: { stringValue: `${tricky[index % tricky.length]!} ${"é".repeat(200)}` } }] }),
+    );
+    const bytes = Buffer.from(export_(spans), "utf8");
+    const order: string[] = [];
+    const parsed = await parseJsonInPiecesPaced(
+      bytes,
+      "utf8",
+      () => {
+        order.push("pause");
+        return Promise.resolve().then(() => void order.push("resumed"));
+      },
+      64,
+    );
+    expect(parsed).toEqual(JSON.parse(bytes.toString("utf8")));
+    expect(await parseJsonInPiecesPaced(bytes, "latin1", () => undefined, 64)).toEqual(JSON.parse(bytes.toString("latin1")));
+    expect(order).toEqual(Array.from({ length: 60 }, () => ["pause", "resumed"]).flat());
+  });
+
+  it("refuses what JSON.parse refuses", async () => {
+    for (const text of [export_(['{"a":1}{"b":2}']), export_(['{"a":"open}']), `${export_(['{"a":1}'])} x`]) {
+      for (const encoding of ["utf8", "latin1"] as const) {
+        await expect(parseJsonInPiecesPaced(Buffer.from(text, "utf8"), encoding, () => undefined, 16)).rejects.toThrow(SyntaxError);
+      }
+    }
   });
 });
