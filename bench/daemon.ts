@@ -106,11 +106,14 @@ ${
 `;
 }
 
-/** An empty OTLP/HTTP export: answered 200 once the receiver is up (nothing reaches the pipeline). */
+/**
+ * An empty OTLP/HTTP export: answered 200 once the receiver is up (nothing reaches the pipeline).
+ * With the bench's credentials: the receivers check them before anything else, empty exports too.
+ */
 function httpReady(port: number): Promise<boolean> {
   return new Promise((done) => {
     const request = httpRequest(
-      { host: "127.0.0.1", port, path: "/v1/traces", method: "POST", headers: { "content-type": "application/x-protobuf", "content-length": "0" } },
+      { host: "127.0.0.1", port, path: "/v1/traces", method: "POST", headers: { "content-type": "application/x-protobuf", "content-length": "0", authorization: AUTHORIZATION } },
       (response) => {
         response.resume();
         done(response.statusCode === 200);
