@@ -1,8 +1,12 @@
 import type { EventBatch } from "./batch.js";
 import type { SeenTraceStore } from "./export.js";
+import { Pacer } from "./pacing.js";
 
 /** Langfuse keeps a trace "seen" for 10 minutes. */
 export const SEEN_TRACE_TTL_SECONDS = 600;
+
+/** Entries past which expired ones are swept. */
+const EVICT_ABOVE = 100_000;
 
 /**
  * The seen-trace memory of one process, used when no exporter reaches Langfuse's Redis
@@ -10,6 +14,7 @@ export const SEEN_TRACE_TTL_SECONDS = 600;
  */
 export class InMemorySeenTraceStore implements SeenTraceStore {
   readonly #expiry = new Map<string, number>();
+  #evictAbove = EVICT_ABOVE;
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -20,7 +25,10 @@ export class InMemorySeenTraceStore implements SeenTraceStore {
     const now = this.#now();
     const alreadySeen = new Set<string>();
     const claimed: string[] = [];
+    const pacer = new Pacer();
     for (const traceId of traceIds) {
+      const pause = pacer.step();
+      if (pause) await pause;
       const key = `${projectId}\u0000${traceId}`;
       const expiresAt = this.#expiry.get(key);
       if (expiresAt !== undefined && expiresAt > now) {
@@ -30,7 +38,12 @@ export class InMemorySeenTraceStore implements SeenTraceStore {
         claimed.push(traceId);
       }
     }
-    if (this.#expiry.size > 100_000) this.#evictExpired(now);
+    if (this.#expiry.size > this.#evictAbove) {
+      this.#evictExpired(now);
+      // Sweeping costs a pass over every entry: after a very large request, sweep again only once
+      // the map has doubled, not on every request while its traces are still fresh.
+      this.#evictAbove = Math.max(EVICT_ABOVE, 2 * this.#expiry.size);
+    }
     return { alreadySeen, claimed };
   }
 
@@ -44,12 +57,15 @@ export class InMemorySeenTraceStore implements SeenTraceStore {
 }
 
 /** Trace ids an OTLP request touches: trace-create ids and the observations' trace ids. */
-function traceIdsOf(batch: EventBatch): string[] {
+async function traceIdsOf(batch: EventBatch): Promise<string[]> {
   const ids = new Set<string>();
+  const pacer = new Pacer();
   for (const record of batch.records()) {
     const body = record.event.body;
     const id = record.event.type === "trace-create" ? body.id : body.traceId;
     if (typeof id === "string") ids.add(id);
+    const pause = pacer.step();
+    if (pause) await pause;
   }
   return [...ids];
 }
@@ -71,11 +87,11 @@ export async function dropShallowTracesOfSeenTraces(batch: EventBatch, store: Se
       break;
     }
   }
-  const traceIds = traceIdsOf(batch);
+  const traceIds = await traceIdsOf(batch);
   if (traceIds.length === 0) return [];
   const { alreadySeen, claimed } = await store.claim(projectId, traceIds);
   if (hasShallow && alreadySeen.size > 0) {
-    batch.retain((record) => {
+    await batch.retainPaced((record) => {
       if (record.shallowTrace && alreadySeen.has(record.event.body.id as string)) {
         batch.drop("seen_trace");
         return false;

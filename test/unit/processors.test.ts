@@ -156,9 +156,9 @@ describe("sort and group", () => {
   ];
   const shape = (batch: EventBatch) => batch.groups.map((group) => group.map((item) => item.origin));
 
-  it("sort puts creates before updates by timestamp", () => {
+  it("sort puts creates before updates by timestamp", async () => {
     const batch = new EventBatch(context(), events());
-    processor(sortProcessorFactory).process(batch);
+    await processor(sortProcessorFactory).process(batch);
     expect(shape(batch)).toEqual([[3], [4], [1], [2], [0]]);
   });
 
@@ -170,11 +170,11 @@ describe("sort and group", () => {
 
   it("gives the same groups and order whether sort runs before or after group", async () => {
     const sortFirst = new EventBatch(context(), events());
-    processor(sortProcessorFactory).process(sortFirst);
+    await processor(sortProcessorFactory).process(sortFirst);
     await processor(groupProcessorFactory).process(sortFirst);
     const groupFirst = new EventBatch(context(), events());
     await processor(groupProcessorFactory).process(groupFirst);
-    processor(sortProcessorFactory).process(groupFirst);
+    await processor(sortProcessorFactory).process(groupFirst);
     expect(shape(sortFirst)).toEqual([[3], [4], [1, 0], [2]]);
     expect(shape(groupFirst)).toEqual(shape(sortFirst));
   });

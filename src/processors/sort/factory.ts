@@ -2,18 +2,23 @@ import { z } from "zod";
 import { compareOrderKeys, ingestionOrderKey, type IngestionOrderKey } from "../../model/events.js";
 import type { EventRecord } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
+import { sortPaced } from "../../pipeline/paced-sort.js";
+import { Pacer } from "../../pipeline/pacing.js";
 
 export const sortConfigSchema = z.strictObject({});
 
 /**
  * Sorts `items` in place by the ingestion order of each one's event, stable. Each key is computed
- * once, not at every comparison: one sort cannot be sliced, and with a timestamp parse per
- * comparison (n log n of them) it was the longest block of a very large request.
+ * once, not at every comparison (a timestamp parse each time), and a long list is sorted in slices
+ * with turns of the event loop between them (sortPaced).
  */
-function sortByIngestionOrder<T>(items: T[], eventOf: (item: T) => EventRecord["event"]): void {
+function sortByIngestionOrder<T>(items: T[], eventOf: (item: T) => EventRecord["event"]): Promise<void> | undefined {
   const keyed = items.map((item): { key: IngestionOrderKey; item: T } => ({ key: ingestionOrderKey(eventOf(item)), item }));
-  keyed.sort((a, b) => compareOrderKeys(a.key, b.key));
-  keyed.forEach((entry, index) => (items[index] = entry.item));
+  const putBack = () => keyed.forEach((entry, index) => (items[index] = entry.item));
+  const sorting = sortPaced(keyed, (a, b) => compareOrderKeys(a.key, b.key));
+  if (sorting !== undefined) return sorting.then(putBack);
+  putBack();
+  return undefined;
 }
 
 /**
@@ -30,9 +35,16 @@ export const sortProcessorFactory: ProcessorFactory<typeof sortConfigSchema> = {
   create: () => ({
     start: async () => {},
     shutdown: async () => {},
-    process(batch): void {
-      for (const group of batch.groups) if (group.length > 1) sortByIngestionOrder(group, (record) => record.event);
-      sortByIngestionOrder(batch.groups, (group) => group[0]!.event);
+    async process(batch): Promise<void> {
+      const pacer = new Pacer();
+      for (const group of batch.groups) {
+        const sorting = group.length > 1 ? sortByIngestionOrder(group, (record) => record.event) : undefined;
+        if (sorting) await sorting;
+        const pause = pacer.step();
+        if (pause) await pause;
+      }
+      const sorting = sortByIngestionOrder(batch.groups, (group) => group[0]!.event);
+      if (sorting) await sorting;
     },
   }),
 };
