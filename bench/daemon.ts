@@ -3,16 +3,18 @@
  * its own process, pinned to one core when `taskset` exists, with a generated config: OTLP gRPC +
  * HTTP on free ports, an events pipeline [validate, auth, sort, group] → [s3, bullmq] or the raw
  * path, an otel pipeline [auth, validate] → [s3, langfuse_otel], the spool on (fsync) in a
- * temporary folder, health on port 0, logs at warn.
+ * temporary folder, health on port 0, logs at info (the start lines tell when every worker is up;
+ * only warnings and errors are shown).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { readDaemonMemory, type DaemonMemory } from "./memory.js";
 import type { PathKind } from "./settings.js";
-import { freePort, onCleanup, pinning, processCpuMicros, processMemoryBytes, ROOT, sleep, spawnTracked, stopProcess } from "./procs.js";
+import { freePort, onCleanup, pinning, processCpuMicros, processMemoryBytes, processTree, ROOT, sleep, spawnTracked, stopProcess } from "./procs.js";
 
 export const PUBLIC_KEY = "pk-lf-bench";
 export const SECRET_KEY = "sk-lf-bench";
@@ -43,6 +45,8 @@ export interface Daemon {
   pinning: string;
   cpuMicros(): number;
   peakRssBytes(): number;
+  /** Resident memory per process (the primary and each worker), now and at its peak. */
+  memory(): DaemonMemory;
   output(): string;
   stop(): Promise<void>;
 }
@@ -84,7 +88,7 @@ service:
   workers: ${options.workers ?? 1}
   shutdown_timeout: 10s
   telemetry:
-    logs: { level: warn }
+    logs: { level: info }
     health: { endpoint: "127.0.0.1:0" }
     metrics: { endpoint: "127.0.0.1:${metricsPort}" }
   spool:
@@ -104,6 +108,27 @@ ${
       exporters: [s3, bullmq]`
 }
 `;
+}
+
+/**
+ * Whether every process has started: a single process logs "daemon started" once it serves; with
+ * workers, the primary logs it with the worker count once each of them has.
+ */
+function everyProcessStarted(output: string, workers: number): boolean {
+  return workers > 1 ? output.includes(`"workers":${workers},"receivers"`) : output.includes('"msg":"daemon started"');
+}
+
+/** The lines of the daemon's JSON log at warn level or above (pino: 40), and anything that is not JSON. */
+function warningsAndErrors(output: string): string {
+  const lines = output.split("\n").filter((line) => {
+    if (line.trim() === "") return false;
+    try {
+      return ((JSON.parse(line) as { level?: number }).level ?? 50) >= 40;
+    } catch {
+      return true;
+    }
+  });
+  return lines.join("\n");
 }
 
 /**
@@ -180,7 +205,7 @@ async function startDaemonOnce(options: DaemonOptions): Promise<Daemon> {
       if (child.stdout!.readable || child.stderr!.readable) await new Promise((done) => child.once("close", done));
       throw new Error(`the daemon exited during start (${child.signalCode ?? child.exitCode}). Its output:\n${output || "(none)"}\nconfig ${configFile}:\n${configYaml(options, httpPort, grpcPort, join(directory, "spool"), metricsPort)}`);
     }
-    if ((await httpReady(httpPort)) && (await tcpReady(grpcPort))) break;
+    if (everyProcessStarted(output, workers) && (await httpReady(httpPort)) && (await tcpReady(grpcPort))) break;
     if (Date.now() > deadline) {
       await stopProcess(child, 2_000);
       throw new Error(`the daemon did not answer on 127.0.0.1:${httpPort} within 20 s. Its output:\n${output || "(none)"}`);
@@ -198,11 +223,13 @@ async function startDaemonOnce(options: DaemonOptions): Promise<Daemon> {
     // With workers, the daemon is the primary and its children: CPU and peak RSS are summed.
     cpuMicros: () => processTree(pid).reduce((total, member) => total + processCpuMicros(member), 0),
     peakRssBytes: () => processTree(pid).reduce((total, member) => total + processMemoryBytes(member, "VmHWM"), 0),
+    memory: () => readDaemonMemory(pid),
     output: () => output,
     async stop() {
       await stopChild();
-      // Logs are at warn: anything it printed (export retries, refusals, a failed stop) is worth seeing.
-      if (child.exitCode !== 0 || output.trim() !== "") process.stderr.write(`bench: the daemon exited with ${child.signalCode ?? child.exitCode}; its output:\n${output || "(none)"}\n`);
+      // Any warning or error it printed (export retries, refusals, a failed stop) is worth seeing.
+      const worthSeeing = warningsAndErrors(output);
+      if (child.exitCode !== 0 || worthSeeing !== "") process.stderr.write(`bench: the daemon exited with ${child.signalCode ?? child.exitCode}; its output:\n${worthSeeing || "(none)"}\n`);
       await removeDirectory();
     },
   };
@@ -228,21 +255,4 @@ export function daemonNodeFlags(): string[] {
   const entrypoint = /^ENTRYPOINT \[.*"node", ((?:"--[^"]+", )*)"dist/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
   const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ").filter((flag) => flag !== "") : [];
   return [`--max-semi-space-size=${semiSpaceMb()}`, ...(entrypoint?.[1]?.match(/--[^"]+/g) ?? []), ...extra];
-}
-
-/** A process and its descendants, from /proc/<pid>/task/<tid>/children. */
-function processTree(pid: number): number[] {
-  const members = [pid];
-  for (let index = 0; index < members.length; index += 1) {
-    const member = members[index]!;
-    try {
-      for (const task of readdirSync(`/proc/${member}/task`)) {
-        const children = readFileSync(`/proc/${member}/task/${task}/children`, "utf8").trim();
-        if (children) members.push(...children.split(/\s+/).map(Number));
-      }
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return members;
 }

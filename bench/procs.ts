@@ -4,7 +4,7 @@
  * and signals alike.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 
@@ -210,6 +210,23 @@ export function processMemoryBytes(pid: number, field: "VmHWM" | "VmRSS"): numbe
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
+}
+
+/** A process and its descendants, from /proc/<pid>/task/<tid>/children. */
+export function processTree(pid: number): number[] {
+  const members = [pid];
+  for (let index = 0; index < members.length; index += 1) {
+    const member = members[index]!;
+    try {
+      for (const task of readdirSync(`/proc/${member}/task`)) {
+        const children = readFileSync(`/proc/${member}/task/${task}/children`, "utf8").trim();
+        if (children) members.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return members;
 }
 
 /** Machine-wide CPU time from /proc/stat (all cores), in clock ticks: total and the hypervisor's steal. */

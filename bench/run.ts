@@ -1,12 +1,13 @@
 /**
- * `npm run bench`: every scenario ({events, raw} path × {http-protobuf, http-json, grpc} × {sink, s3rver}) against a
- * freshly started daemon, then the in-process floors; prints one markdown table to stdout and
+ * `npm run bench`: the idle daemon's memory per process, then every scenario ({events, raw} path ×
+ * {http-protobuf, http-json, grpc} × {sink, s3rver}) against a freshly started daemon, then the
+ * in-process floors; prints one markdown table to stdout and
  * writes it to bench/results/latest.md. Progress goes to stderr. Every process, temporary folder
  * and Redis key the run creates is removed on exit, also after a failure or Ctrl-C.
  *
  * Knobs (environment): BENCH_WARMUP_S, BENCH_WINDOW_S, BENCH_OPEN_S, BENCH_DRAIN_TIMEOUT_S,
  * BENCH_CONCURRENCY, BENCH_FLOOR_S, BENCH_FLOOR_PUTS, BENCH_FLOOR_JOBS, BENCH_ENCODINGS,
- * BENCH_TARGETS, BENCH_PATHS, BENCH_FLOORS=0, BENCH_CPU_PROF_DIR, BENCH_REDIS_URL.
+ * BENCH_TARGETS, BENCH_PATHS, BENCH_FLOORS=0, BENCH_IDLE_S, BENCH_CPU_PROF_DIR, BENCH_REDIS_URL.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DAEMON_CPU, HELPER_CPU } from "./daemon.js";
 import { runFloors, type Floor } from "./floors.js";
+import { measureIdle, type IdleResult } from "./idle.js";
 import { machineCpuTicks, onCleanup, pinning, ROOT, runCleanups, startWorker } from "./procs.js";
 import { BenchRedis } from "./redis.js";
 import { runScenario, type ScenarioResult } from "./scenario.js";
@@ -72,6 +74,19 @@ async function main(): Promise<number> {
 
   const scenarios: ScenarioResult[] = [];
   const skipped: string[] = [];
+  // Idle memory first, while nothing else has run on the machine yet.
+  const idle: IdleResult[] = [];
+  for (const workers of settings.idleMs > 0 ? [1, ...settings.workerCounts] : []) {
+    if (interruptedAt !== 0) return 130;
+    log(`idle memory with ${workers} worker${workers === 1 ? "" : "s"} (${settings.idleMs / 1000} s without traffic)`);
+    try {
+      idle.push(await measureIdle(workers, redis));
+    } catch (error) {
+      const message = (error as Error).message;
+      log(`idle memory with ${workers} workers FAILED: ${message}`);
+      skipped.push(`idle memory, ${workers} workers failed (${message.split("\n")[0]})`);
+    }
+  }
   for (const path of paths) {
     for (const target of targets) {
       for (const encoding of encodings) {
@@ -119,7 +134,7 @@ async function main(): Promise<number> {
   info.elapsedSeconds = (performance.now() - startedAt) / 1000;
   const cpuAtEnd = machineCpuTicks();
   info.stealPercent = ((cpuAtEnd.steal - cpuAtStart.steal) / Math.max(1, cpuAtEnd.total - cpuAtStart.total)) * 100;
-  const report = renderReport(info, scenarios, floors, skipped);
+  const report = renderReport(info, scenarios, floors, skipped, idle);
   process.stdout.write(`\n${report}`);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   writeFileSync(join(ROOT, "bench/results/latest.md"), report);

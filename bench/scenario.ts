@@ -12,6 +12,7 @@
 import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST, TRACES_PER_REQUEST } from "./payload.js";
 import { AUTHORIZATION, HELPER_CPU, startDaemon, type Daemon } from "./daemon.js";
 import type { LoadResult, LoadTarget } from "./load.js";
+import type { DaemonMemory } from "./memory.js";
 import { onCleanup, processCpuMicros, sleep, startWorker, wallMs, type Worker } from "./procs.js";
 import { BenchRedis, commandDelta, uniquePrefix } from "./redis.js";
 import { settings, type Encoding, type PathKind, type TargetKind } from "./settings.js";
@@ -64,6 +65,9 @@ export interface ScenarioResult {
     eventLoopDelayMaxMs: number;
   };
   peakRssBytes: number;
+  /** Per process: idle once every process has started, before any request; and at the end (with each one's peak). */
+  memoryAtStart: DaemonMemory;
+  memoryAtEnd: DaemonMemory;
 }
 
 export function percentile(values: readonly number[], fraction: number): number {
@@ -239,6 +243,7 @@ export async function runScenario(
       workers,
       path,
     });
+    const memoryAtStart = daemon.memory();
     const loadTarget: LoadTarget = {
       encoding,
       httpPort: daemon.httpPort,
@@ -337,6 +342,8 @@ export async function runScenario(
         eventLoopDelayMaxMs: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_max_seconds") * 1000,
       },
       peakRssBytes: daemon.peakRssBytes(),
+      memoryAtStart,
+      memoryAtEnd: daemon.memory(),
     };
     return result;
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Every knob of the benchmark, read once from the environment. The defaults keep the whole run
- * (14 scenarios, the 2-worker run and the floors) at about nine minutes on the 2-core machine.
+ * (the idle memory, 14 scenarios, the 2-worker run and the floors) at about ten minutes on the
+ * 2-core machine.
  */
 function seconds(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -54,6 +55,12 @@ export const settings = {
   targets: list("BENCH_TARGETS", ["sink", "s3rver"]),
   /** Extra runs of http-protobuf → sink with this many worker processes, unpinned ("" for none). */
   workerCounts: (process.env.BENCH_WORKERS === "" ? [] : list("BENCH_WORKERS", ["2"])).map(Number).filter((count) => count > 1),
+  /**
+   * Idle memory: a daemon of one process and one of each BENCH_WORKERS count, measured once every
+   * process has started and again after this long without traffic (V8 gives back the young
+   * generation that loading the code grew only once it sees the process idle). 0 skips it.
+   */
+  idleMs: seconds("BENCH_IDLE_S", 40) * 1000,
   /** Skip the in-process floors (BENCH_FLOORS=0). */
   floors: process.env.BENCH_FLOORS !== "0",
   /** Write a V8 CPU profile of each daemon into this folder (passes --cpu-prof). */

@@ -1,5 +1,8 @@
 /** The report: the machine, then one markdown table of scenarios and floors, then how to read it. */
 import type { Floor } from "./floors.js";
+import type { IdleResult } from "./idle.js";
+import type { DaemonMemory } from "./memory.js";
+import { settings } from "./settings.js";
 import type { ScenarioResult } from "./scenario.js";
 import { BATCH_FLUSH_AT, daemonNodeFlags } from "./daemon.js";
 
@@ -34,6 +37,10 @@ const PATH_LABELS: Record<ScenarioResult["path"], string> = {
   batch: "traces in 2 requests, + batch: ",
 };
 
+function scenarioLabel(result: ScenarioResult): string {
+  return `${PATH_LABELS[result.path]}${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`;
+}
+
 function scenarioRow(result: ScenarioResult): string[] {
   const notes: string[] = [
     `daemon ${fixed(result.daemonCpuPercent, 0)} % of a core (load gen ${fixed(result.loadCpuPercent, 0)} %, ${result.target} ${fixed(result.targetCpuPercent, 0)} %, Redis ${fixed(result.redisCpuPercent, 0)} %)`,
@@ -51,7 +58,7 @@ function scenarioRow(result: ScenarioResult): string[] {
   if (openFailed) notes.push(`open-loop refusals: ${openFailed}`);
   if (result.open.lateStarts > 0) notes.push(`${result.open.lateStarts} open-loop send${result.open.lateStarts === 1 ? "" : "s"} started > 5 ms late`);
   return [
-    `${PATH_LABELS[result.path]}${result.encoding} → ${result.target}${result.workers > 1 ? `, ${result.workers} workers (unpinned)` : ""}`,
+    scenarioLabel(result),
     `${integer(result.sustainedSpansPerSecond)} spans/s`,
     `${fixed(result.daemonCpuMicrosPerSpan, 0)} µs/span`,
     `${fixed(result.open.p50Ms, 1)} / ${fixed(result.open.p99Ms, 1)} ms`,
@@ -63,6 +70,40 @@ function scenarioRow(result: ScenarioResult): string[] {
 
 function floorRow(floor: Floor): string[] {
   return [floor.name, floor.throughput, `${fixed(floor.cpuMicros, floor.cpuMicros < 10 ? 2 : 0)} µs/${floor.unit}`, "—", "—", "—", floor.note];
+}
+
+const mib = (bytes: number) => `${fixed(bytes / 1024 ** 2, 0)} MiB`;
+
+/**
+ * Rows of one daemon's processes: `first` and `second` are two readings of the same daemon (by
+ * process name), `second` read as the peak or as the resident size. With several processes, a
+ * last row gives the daemon as `memory_limit` counts it (first) and the sum of the peaks.
+ */
+function processRows(label: string, first: DaemonMemory, second: DaemonMemory, secondIs: "peak" | "resident"): string[][] {
+  const rows = first.processes.map((process, index) => {
+    const later = second.processes.find((candidate) => candidate.name === process.name);
+    const value = later === undefined ? Number.NaN : secondIs === "peak" ? later.peakBytes : later.rssBytes;
+    return [index === 0 ? label : "", process.name, mib(process.rssBytes), mib(value)];
+  });
+  if (first.processes.length > 1) {
+    const secondTotal = secondIs === "peak" ? second.processes.reduce((sum, process) => sum + process.peakBytes, 0) : second.totalBytes;
+    rows.push(["", "all, as `memory_limit` counts them", mib(first.totalBytes), secondIs === "peak" ? `≤ ${mib(secondTotal)} (sum of peaks)` : mib(secondTotal)]);
+  }
+  return rows;
+}
+
+/** Resident memory per process: idle (no traffic at all) and per scenario (idle after start, peak under load). */
+function memoryTables(scenarios: readonly ScenarioResult[], idle: readonly IdleResult[]): string[][][] {
+  const tables: string[][][] = [];
+  if (idle.length > 0) {
+    const header = ["idle daemon (events path, no traffic)", "process", "resident once all started (VmRSS)", `resident ${settings.idleMs / 1000} s later (VmRSS)`];
+    tables.push([header, header.map(() => "---"), ...idle.flatMap((result) => processRows(`${result.workers} worker${result.workers === 1 ? "" : "s"}`, result.atStart, result.afterIdle, "resident"))]);
+  }
+  if (scenarios.length > 0) {
+    const header = ["scenario", "process", "idle once all started (VmRSS)", "peak (VmHWM)"];
+    tables.push([header, header.map(() => "---"), ...scenarios.flatMap((result) => processRows(scenarioLabel(result), result.memoryAtStart, result.memoryAtEnd, "peak"))]);
+  }
+  return tables;
 }
 
 /**
@@ -79,7 +120,7 @@ function hostSpeedLine(floors: readonly Floor[]): string | undefined {
   );
 }
 
-export function renderReport(machine: Machine, scenarios: readonly ScenarioResult[], floors: readonly Floor[], skipped: readonly string[]): string {
+export function renderReport(machine: Machine, scenarios: readonly ScenarioResult[], floors: readonly Floor[], skipped: readonly string[], idle: readonly IdleResult[] = []): string {
   const header = ["scenario", "sustained (exported)", "daemon CPU", "latency p50 / p99 @ ½ rate", "peak RSS", "objects / jobs / Redis calls per span", "notes"];
   const rows = [...scenarios.map(scenarioRow), ...floors.map(floorRow)];
   const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
@@ -97,6 +138,7 @@ export function renderReport(machine: Machine, scenarios: readonly ScenarioResul
   out.push(`Run: ${machine.settings}. Payload: ${machine.payload}.`, "");
   out.push(line(header), line(header.map(() => "---")), ...rows.map(line));
   if (skipped.length > 0) out.push("", `Not run: ${skipped.join("; ")}.`);
+  out.push(...memoryTables(scenarios, idle).flatMap((table) => ["", ...table.map(line)]));
   out.push(
     "",
     "- **sustained (exported)**: spans acknowledged during the closed-loop window ÷ (window start → the moment the last of their S3 objects and BullMQ jobs existed). The daemon acknowledges once data is in its spool, so this counts exports, not acknowledgements; \"acked\" in the notes is the acknowledgement rate alone.",
