@@ -86,7 +86,8 @@ export class RepeatedLogFilter {
     this.#tracked.delete(key);
     if (tracked.repeated === 0) return;
     const seconds = this.#windowMs / 1000;
-    tracked.method.call(tracked.logger, { repeated: tracked.repeated, windowSeconds: seconds }, `${tracked.message} (repeated ${tracked.repeated} more times within ${seconds} s)`);
+    const times = tracked.repeated === 1 ? "time" : "times";
+    tracked.method.call(tracked.logger, { repeated: tracked.repeated, windowSeconds: seconds }, `${tracked.message} (repeated ${tracked.repeated} more ${times} within ${seconds} s)`);
   }
 
   /** Logs the count of every window that has ended, and forgets those lines. */

@@ -78,7 +78,7 @@ describe("log flood protection", () => {
     for (let index = 0; index < 5_000; index += 1) logger.warn(`distinct ${index}`);
     expect(filter.tracked).toBe(3);
     expect(lines).toHaveLength(5_002);
-    expect(lines[3]).toMatchObject({ msg: "first (repeated 1 more times within 10 s)", repeated: 1 });
+    expect(lines[3]).toMatchObject({ msg: "first (repeated 1 more time within 10 s)", repeated: 1 });
     filter.flush();
     expect(filter.tracked).toBe(0);
   });
