@@ -132,7 +132,7 @@ class ConversionRun {
     };
   }
 
-  recordUnexpectedFailure(error: unknown): void {
+  #recordUnexpectedFailure(error: unknown): void {
     this.#reject(this.#spanCount++, `request could not be converted: ${errorMessage(error)}`);
   }
 
@@ -163,7 +163,7 @@ class ConversionRun {
     } catch (error) {
       // Defensive only: per-span failures are caught where they happen. Should the traversal
       // itself fail, keep what was converted and report the failure instead of throwing.
-      this.recordUnexpectedFailure(error);
+      this.#recordUnexpectedFailure(error);
     }
   }
 

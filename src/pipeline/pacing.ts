@@ -25,9 +25,4 @@ export class Pacer {
     this.#count += 1;
     return this.#count % this.every === 0 ? nextTurn() : undefined;
   }
-
-  /** How many turns this pacer has given up so far. */
-  get turns(): number {
-    return Math.floor(this.#count / this.every);
-  }
 }
