@@ -13,7 +13,7 @@ interface SdkError {
  * S3 failures by intent: no answer (network), 5xx, 408, 429 and S3's throttling codes may pass
  * if tried again; any other 4xx (AccessDenied, NoSuchBucket, InvalidAccessKeyId, ...) will not.
  */
-export function classifyS3Error(error: unknown, retryAfterMs: number): Error {
+export function classifyS3Error(error: unknown, retryAfterMs: number): RetryableError | PermanentError {
   const sdk = (error ?? {}) as SdkError;
   const status = sdk.$metadata?.httpStatusCode;
   const name = sdk.name ?? sdk.code ?? "Error";

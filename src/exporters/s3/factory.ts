@@ -1,14 +1,13 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { z } from "zod";
-import { durationMs, flag, integer } from "../../config/units.js";
-import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../pipeline/component.js";
-import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
+import { flag } from "../../config/units.js";
+import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
+import type { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import { blobLayoutFields } from "../blob-settings.js";
+import { ObjectStoreExporter, objectStoreFields } from "../object-store.js";
 import { classifyS3Error } from "./errors.js";
 import { S3ObjectWriter } from "./put-object.js";
-import { ConcurrencyLimiter, forEachBounded } from "../../pipeline/concurrency.js";
 import type { AwsCredentials } from "./sigv4.js";
-import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 
 export const s3ConfigSchema = z
   .strictObject({
@@ -29,13 +28,7 @@ export const s3ConfigSchema = z
      * `when_supported` is the AWS SDK default, for AWS S3.
      */
     checksum: z.enum(["when_required", "when_supported"]).default("when_required"),
-    max_sockets: integer({ min: 1, max: 4096 }).default(64),
-    connect_timeout: durationMs.default(5_000),
-    request_timeout: durationMs.default(30_000),
-    /** Attempts per PUT (with a short backoff) before the group counts as failed for now. */
-    max_attempts: integer({ min: 1, max: 10 }).default(3),
-    /** Retry-After sent to clients when S3 is unavailable. */
-    retry_after: durationMs.default(5_000),
+    ...objectStoreFields,
   })
   .superRefine((config, context) => {
     if ((config.access_key_id === undefined) !== (config.secret_access_key === undefined)) {
@@ -68,26 +61,18 @@ function credentialSource(config: S3Config): CredentialSource {
   return async () => chain();
 }
 
-class S3Exporter implements EventsExporter {
-  readonly role = "blob";
-  readonly #config: S3Config;
+class S3Exporter extends ObjectStoreExporter<S3Config> {
   readonly #settings: ComponentSettings;
   #writer: S3ObjectWriter | undefined;
   #credentials: CredentialSource | undefined;
-  /**
-   * One PUT per connection the writer may open: more would only wait in its pool, already signed,
-   * and signing them all in one go would hold the event loop.
-   */
-  readonly #limiter: ConcurrencyLimiter;
 
   constructor(settings: ComponentSettings, config: S3Config) {
+    super(config);
     this.#settings = settings;
-    this.#config = config;
-    this.#limiter = new ConcurrencyLimiter(config.max_sockets);
   }
 
   async start(): Promise<void> {
-    const config = this.#config;
+    const config = this.config;
     this.#credentials = credentialSource(config);
     this.#writer = new S3ObjectWriter({
       bucket: config.bucket,
@@ -109,38 +94,15 @@ class S3Exporter implements EventsExporter {
     this.#writer = undefined;
   }
 
-  /** One PUT with the configured attempts; transient failures are retried after 100, 200, 400 ms... */
-  async #put(key: string, body: Buffer): Promise<void> {
+  protected async putObject(key: string, body: Buffer): Promise<void> {
     const writer = this.#writer;
     const credentials = this.#credentials;
     if (writer === undefined || credentials === undefined) throw new Error("s3 exporter used before start");
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.#limiter.run(async () => writer.put(key, body, "application/json", await credentials()));
-        return;
-      } catch (error) {
-        const classified = classifyS3Error(error, this.#config.retry_after);
-        if (classified instanceof PermanentError || attempt >= this.#config.max_attempts) throw classified;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
-      }
-    }
+    await writer.put(key, body, "application/json", await credentials());
   }
 
-  async exportGroups(request: ExportRequest): Promise<ExportFailure[]> {
-    const config = this.#config;
-    const { projectId } = request.context.scope;
-    const failures: ExportFailure[] = [];
-    // Groups are taken as PUTs finish: a request of 300,000 groups never waits as 300,000 promises.
-    await forEachBounded(request.groups, config.max_sockets, async (group) => {
-      const key = group.objectKey(config.prefix, projectId, config.max_segment_bytes);
-      try {
-        await this.#put(key.objectKey, group.body);
-        group.blob = { bucketPrefix: key.bucketPrefix, fileKey: key.fileKey };
-      } catch (error) {
-        failures.push({ group, error: error instanceof PermanentError || error instanceof RetryableError ? error : classifyS3Error(error, config.retry_after) });
-      }
-    });
-    return failures;
+  protected classify(error: unknown): RetryableError | PermanentError {
+    return classifyS3Error(error, this.config.retry_after);
   }
 }
 

@@ -35,12 +35,8 @@ function canonicalHeaderValue(value: string): string {
   return FOLDABLE_WHITESPACE.test(value) ? value.trim().replace(/\s+/g, " ") : value;
 }
 
-/** S3's URI encoding of an object key: RFC 3986 unreserved characters and `/` stay as they are. */
-export function encodeKeyPath(key: string): string {
-  return encodeURIComponent(key)
-    .replaceAll("%2F", "/")
-    .replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+/** S3's URI encoding of an object key, shared with the other stores. */
+export { encodeKeyPath } from "../http-put.js";
 
 /** `YYYYMMDDTHHMMSSZ` */
 export function amzDate(now: Date): string {
