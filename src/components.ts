@@ -1,4 +1,5 @@
 import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from "./pipeline/component.js";
+import { azureBlobExporterFactory } from "./exporters/azure/factory.js";
 import { bullmqExporterFactory } from "./exporters/bullmq/factory.js";
 import { fileExporterFactory } from "./exporters/file/factory.js";
 import { langfuseOtelExporterFactory } from "./exporters/langfuse_otel/factory.js";
@@ -27,5 +28,5 @@ function byType<F extends { type: string }>(factories: F[]): ReadonlyMap<string,
 export const builtinComponents: ComponentRegistry = {
   receivers: byType<ReceiverFactory>([otlpReceiverFactory, langfuseReceiverFactory]),
   processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory, batchProcessorFactory]),
-  exporters: byType<ExporterFactory>([s3ExporterFactory, fileExporterFactory, bullmqExporterFactory, langfuseOtelExporterFactory]),
+  exporters: byType<ExporterFactory>([s3ExporterFactory, azureBlobExporterFactory, fileExporterFactory, bullmqExporterFactory, langfuseOtelExporterFactory]),
 };
