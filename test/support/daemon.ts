@@ -35,7 +35,10 @@ export type TestDaemon = Awaited<ReturnType<typeof startDaemon>>;
 
 /** The standard pipeline YAML for tests: every receiver on a free port, S3 + BullMQ out. */
 export function pipelineYaml(options: {
-  s3Endpoint: string;
+  /** The s3 exporter's endpoint; not needed when `blob` replaces the s3 exporter. */
+  s3Endpoint?: string;
+  /** Another blob exporter in place of s3: its id, and its YAML block under `exporters:`. */
+  blob?: { id: string; yaml: string };
   keyPrefix: string;
   processors?: string[];
   extraProcessors?: string;
@@ -67,7 +70,7 @@ processors:
   group: {}
 ${options.extraProcessors ?? ""}
 exporters:
-  s3:
+${options.blob?.yaml ?? `  s3:
     bucket: ${options.bucket ?? "langfuse"}
     prefix: ${options.prefix ?? "events/"}
     endpoint: ${options.s3Endpoint}
@@ -77,7 +80,7 @@ exporters:
     secret_access_key: S3RVER
     retry_after: 1s
     max_attempts: 1
-  bullmq:
+`}  bullmq:
     redis:
       url: ${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}
       key_prefix: ${options.keyPrefix}
@@ -93,6 +96,6 @@ ${options.spoolDirectory === false ? "    enabled: false" : `    directory: ${op
     events:
       receivers: [otlp, langfuse]
       processors: [${processors.join(", ")}]
-      exporters: [s3, bullmq]
+      exporters: [${options.blob?.id ?? "s3"}, bullmq]
 `;
 }

@@ -50,10 +50,11 @@ export class AckingClient {
 }
 
 /**
- * What every fault test asserts: each acknowledged span's observation is in the blob store, and
+ * What every fault test asserts: each acknowledged span's observation is in the blob store (s3rver
+ * or Azurite), and
  * no job points at an object that does not exist.
  */
-export async function checkDelivery(s3: TestS3, redis: TestRedis, acked: ReadonlySet<string>, projectId: string) {
+export async function checkDelivery(s3: Pick<TestS3, "listKeys">, redis: TestRedis, acked: ReadonlySet<string>, projectId: string) {
   const keys = new Set(await s3.listKeys(""));
   const stored = new Set<string>();
   for (const key of keys) {

@@ -3,13 +3,32 @@ import type { AddressInfo } from "node:net";
 
 export type FaultMode = "pass" | "slowdown" | "hang";
 
-const SLOW_DOWN = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
+export interface ThrottleAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** S3's throttling answer. */
+export const S3_SLOW_DOWN: ThrottleAnswer = {
+  status: 503,
+  headers: { "content-type": "application/xml" },
+  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+};
+
+/** Azure Blob Storage's throttling answer (Azurite never throttles). */
+export const AZURE_SERVER_BUSY: ThrottleAnswer = {
+  status: 503,
+  headers: { "content-type": "application/xml", "x-ms-error-code": "ServerBusy" },
+  body: '<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>The server is busy.\nRequestId:00000000-0000-0000-0000-000000000000\nTime:2026-12-07T00:00:00.0000000Z</Message></Error>',
+};
 
 /**
- * A thin HTTP proxy in front of s3rver that can answer 503 SlowDown or hold requests without an
- * answer, to play an S3 that throttles or times out. Counts what it refused.
+ * A thin HTTP proxy in front of an object store (s3rver, Azurite) that can answer with the store's
+ * throttling error (`throttle`, default S3's 503 SlowDown) or hold requests without an answer, to
+ * play a store that throttles or times out. Counts what it refused.
  */
-export async function startFaultProxy(target: string) {
+export async function startFaultProxy(target: string, throttle: ThrottleAnswer = S3_SLOW_DOWN) {
   let mode: FaultMode = "pass";
   const held = new Set<ServerResponse>();
   const counts = { passed: 0, slowedDown: 0, held: 0 };
@@ -19,8 +38,8 @@ export async function startFaultProxy(target: string) {
     if (mode === "slowdown") {
       counts.slowedDown += 1;
       request.resume();
-      response.writeHead(503, { "content-type": "application/xml" });
-      response.end(SLOW_DOWN);
+      response.writeHead(throttle.status, throttle.headers);
+      response.end(throttle.body);
       return;
     }
     if (mode === "hang") {
