@@ -18,31 +18,29 @@ afterAll(() => {
   running.clear();
 });
 
-export interface AzuriteOptions {
-  /** Containers created at start (default `langfuse`). */
-  containers?: string[];
-  /** Serve HTTPS with this certificate and key (needed for Entra ID bearer tokens). */
+/** How Azurite serves: plain HTTP with Shared Key and SAS (the default), or HTTPS that also takes bearer tokens. */
+export interface AzuriteMode {
+  /** Serve HTTPS with this certificate and key, and accept Entra ID bearer tokens (`--oauth basic`: Azurite checks their issuer, audience and expiry, not their signature). */
   tls?: { cert: string; key: string };
-  /** Accept bearer tokens (`--oauth basic`: Azurite checks issuer, audience and expiry, not the signature). */
-  oauth?: boolean;
 }
 
 /**
  * Azurite's Blob service (the npm devDependency) in its own process on a free port, with its data
- * in a throwaway folder, as test/support/s3.ts runs s3rver. `stop` and `start` again keep the data
- * and the port, for outage tests. Reads go through @azure/storage-blob the way Langfuse's worker
- * reads in Azure mode (list by prefix, download).
+ * in a throwaway folder, as test/support/s3.ts runs s3rver, and `containers` (default `langfuse`)
+ * created. `stop` and `start` again keep the data and the port, for outage tests; `start` may
+ * switch to HTTPS and back. Reads go through @azure/storage-blob, over plain HTTP, the way
+ * Langfuse's worker reads in Azure mode (list by prefix, download).
  */
-export async function startAzurite(options: AzuriteOptions = {}) {
+export async function startAzurite(options: { containers?: string[] } = {}) {
   const location = await mkdtemp(join(tmpdir(), "lor-azurite-"));
   let child: ChildProcess | undefined;
   let port = 0;
-  const scheme = options.tls ? "https" : "http";
+  let scheme = "http";
 
-  async function start(): Promise<void> {
+  async function start(mode: AzuriteMode = {}): Promise<void> {
+    scheme = mode.tls ? "https" : "http";
     const args = ["--silent", "--disableTelemetry", "--skipApiVersionCheck", "--location", location, "--blobHost", "127.0.0.1", "--blobPort", String(port)];
-    if (options.tls) args.push("--cert", options.tls.cert, "--key", options.tls.key);
-    if (options.oauth) args.push("--oauth", "basic");
+    if (mode.tls) args.push("--cert", mode.tls.cert, "--key", mode.tls.key, "--oauth", "basic");
     const started = spawn(AZURITE_BLOB, args, { stdio: ["ignore", "pipe", "pipe"] });
     running.add(started);
     started.once("exit", () => running.delete(started));
@@ -72,12 +70,10 @@ export async function startAzurite(options: AzuriteOptions = {}) {
   }
 
   await start();
-  const endpoint = `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-  const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
+  const service = new BlobServiceClient(`http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
   // Reads need plain HTTP: the SDK has no option for a private CA in-process.
-  const service = options.tls ? undefined : new BlobServiceClient(endpoint, credential);
   const client = () => {
-    if (!service) throw new Error("this Azurite serves HTTPS: read its data after restarting it without TLS");
+    if (scheme !== "http") throw new Error("Azurite serves HTTPS now: read its data after starting it again without TLS");
     return service;
   };
   for (const container of options.containers ?? ["langfuse"]) await client().getContainerClient(container).create();
@@ -99,7 +95,10 @@ export async function startAzurite(options: AzuriteOptions = {}) {
   }
 
   return {
-    endpoint,
+    /** The Blob service URL, with the account in the path (Azurite's IP style). */
+    get endpoint() {
+      return `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+    },
     get port() {
       return port;
     },

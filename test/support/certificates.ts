@@ -3,15 +3,16 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
- * A throwaway CA with a server certificate for 127.0.0.1 and a client certificate, made with the
- * openssl command line (present on Debian and in CI).
+ * A throwaway CA with a server certificate for 127.0.0.1 (and `serverNames`, DNS names a test
+ * server stands in for) and a client certificate, made with the openssl command line (present on
+ * Debian and in CI).
  */
-export function makeCertificates(directory: string) {
+export function makeCertificates(directory: string, serverNames: string[] = []) {
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: directory, stdio: "ignore" });
   const key = (name: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", `${name}.key`);
   key("ca");
   openssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test-ca");
-  writeFileSync(join(directory, "server.ext"), "subjectAltName=IP:127.0.0.1\n");
+  writeFileSync(join(directory, "server.ext"), `subjectAltName=${["IP:127.0.0.1", ...serverNames.map((name) => `DNS:${name}`)].join(",")}\n`);
 
   const issue = (name: string, subject: string, extensions?: string) => {
     key(name);

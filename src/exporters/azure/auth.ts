@@ -50,7 +50,8 @@ export class EntraTokenError extends Error {
     readonly credentialError: { name?: string; message?: string; statusCode?: number },
     options: { cause: unknown },
   ) {
-    super(`${credentialError.name ?? "Error"}: ${credentialError.message ?? String(options.cause)}`, options);
+    // @azure/identity's messages run over several lines; a log line keeps them on one.
+    super(`${credentialError.name ?? "Error"}: ${credentialError.message ?? String(options.cause)}`.replace(/\s*\n\s*/g, " "), options);
     this.name = "EntraTokenError";
   }
 }
@@ -120,12 +121,19 @@ export interface EntraSettings {
  */
 export async function entraCredential(settings: EntraSettings): Promise<TokenSource> {
   const identity = await import("@azure/identity");
-  switch (settings.credential) {
-    case "workload_identity":
-      return new identity.WorkloadIdentityCredential({ clientId: settings.client_id, tenantId: settings.tenant_id, tokenFilePath: settings.token_file });
-    case "managed_identity":
-      return settings.client_id === undefined ? new identity.ManagedIdentityCredential() : new identity.ManagedIdentityCredential({ clientId: settings.client_id });
-    case "default":
-      return new identity.DefaultAzureCredential({ tenantId: settings.tenant_id, managedIdentityClientId: settings.client_id, workloadIdentityClientId: settings.client_id });
+  try {
+    switch (settings.credential) {
+      case "workload_identity":
+        return new identity.WorkloadIdentityCredential({ clientId: settings.client_id, tenantId: settings.tenant_id, tokenFilePath: settings.token_file });
+      case "managed_identity":
+        return settings.client_id === undefined ? new identity.ManagedIdentityCredential() : new identity.ManagedIdentityCredential({ clientId: settings.client_id });
+      case "default":
+        return new identity.DefaultAzureCredential({ tenantId: settings.tenant_id, managedIdentityClientId: settings.client_id, workloadIdentityClientId: settings.client_id });
+    }
+  } catch (error) {
+    // A credential without what it needs (no AZURE_CLIENT_ID, no token file) refuses at once; the
+    // daemon still starts, and says so where every token failure is said: at the start-up check and
+    // in each export's error.
+    return { getToken: () => Promise.reject(error) };
   }
 }
