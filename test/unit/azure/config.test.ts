@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../../../src/logging.js";
 import { azureBlobConfigSchema } from "../../../src/exporters/azure/factory.js";
 import { DEVELOPMENT_ACCOUNT_KEY, parseConnectionString } from "../../../src/exporters/azure/connection-string.js";
 import { classifyAzureError } from "../../../src/exporters/azure/errors.js";
@@ -98,5 +100,19 @@ describe("Azure error classification", () => {
     const classified = classifyAzureError(error, 5000, where);
     expect(classified).toBeInstanceOf(PermanentError);
     expect(classified.message).toContain(hint);
+  });
+});
+
+describe("azure_blob secrets in logs", () => {
+  it("are redacted should a config be logged, at the top or one level down", () => {
+    const written: string[] = [];
+    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => (written.push(chunk.toString()), done()) });
+    const logger = createLogger({ level: "info", format: "json" }, stream);
+    const config = { account_key: KEY, sas_token: SECRET_SAS, connection_string: `AccountName=a;AccountKey=${KEY}` };
+    logger.info(config, "top");
+    logger.info({ exporter: config }, "nested");
+    const text = written.join("");
+    expect(text).toContain('"account_key":"[redacted]"');
+    for (const secret of [KEY, "c2VjcmV0", "AccountKey="]) expect(text).not.toContain(secret);
   });
 });
