@@ -268,7 +268,7 @@ function checkExporterOrder(pipeline: ResolvedPipeline, exporters: ReadonlyMap<s
     else if (!blobSeen) {
       problems.push({
         path: ["service", "pipelines", pipeline.id, "exporters", index],
-        message: `${reference} enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it`,
+        message: `${reference} enqueues jobs that point at stored blobs: list a blob exporter (s3, azure_blob or file) before it`,
       });
     }
   });

@@ -132,7 +132,7 @@ describe("langfuse-otel-receiver validate", () => {
       `${file}:8:25: processors::sample::rates::p: Too big: expected number to be <=1`,
       `${file}:12:30: exporters::file::fsinc: unknown key "fsinc" (did you mean "fsync"?)`,
       `${file}:17:20: service::pipelines::events::processors::0: group must come after validate: groups are keyed by event type and body id, which validate checks`,
-      `${file}:18:19: service::pipelines::events::exporters::0: bullmq enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it`,
+      `${file}:18:19: service::pipelines::events::exporters::0: bullmq enqueues jobs that point at stored blobs: list a blob exporter (s3, azure_blob or file) before it`,
       "4 problems found",
     ]);
   });

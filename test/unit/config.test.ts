@@ -181,7 +181,7 @@ service:
       "an otel pipeline needs the validate processor: Langfuse's worker fails on spans without usable ids, and validate refuses such exports as Langfuse does",
     ]);
     expect(messages("auth, validate", "langfuse_otel, s3")).toEqual([
-      "langfuse_otel enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it",
+      "langfuse_otel enqueues jobs that point at stored blobs: list a blob exporter (s3, azure_blob or file) before it",
     ]);
     const langfuseOtelInEvents = problemsOf(
       VALID.replace("  bullmq:\n", "  langfuse_otel: {}\n  bullmq:\n").replace("exporters: [s3, s3/archive, bullmq]", "exporters: [s3, langfuse_otel]"),
@@ -207,7 +207,7 @@ service:
   it("requires a blob exporter before bullmq", () => {
     const problems = problemsOf(VALID.replace("exporters: [s3, s3/archive, bullmq]", "exporters: [bullmq, s3]"), { SECRET: "x" });
     expect(problems.map(formatProblem)).toEqual([
-      "test.yaml:32:19: service::pipelines::events::exporters::0: bullmq enqueues jobs that point at stored blobs: list a blob exporter (s3 or file) before it",
+      "test.yaml:32:19: service::pipelines::events::exporters::0: bullmq enqueues jobs that point at stored blobs: list a blob exporter (s3, azure_blob or file) before it",
     ]);
   });
 

@@ -54,7 +54,7 @@ export function otelIngestionJobData(request: ExportRequest, group: ExportGroup,
 
 /**
  * The queue half of Langfuse's OTel path: for each raw export stored by the blob exporter before
- * it (s3 or file), one `otel-ingestion-job` on `otel-ingestion-queue`, so Langfuse's worker
+ * it (s3, azure_blob or file), one `otel-ingestion-job` on `otel-ingestion-queue`, so Langfuse's worker
  * downloads the spans and converts them itself. No delay, Langfuse's job options.
  */
 class LangfuseOtelExporter extends LangfuseQueueExporter {
