@@ -7,21 +7,26 @@
  *   convert    decode + the project's OTel → Langfuse conversion (no validation, no export)
  *   S3 PUT     CPU per PUT of the daemon's own S3 exporter vs. a plain @aws-sdk/client-s3
  *              PutObject, both against the sink (in a child process, so its CPU is not counted)
+ *   Azure PUT  the same for azure_blob (Put Blob with Shared Key over the shared undici pool) vs.
+ *              @azure/storage-blob's BlockBlobClient.upload as is, against the same sink
  *   BullMQ     CPU per job of Queue.addBulk in chunks of 100 on the local Redis
  */
 import "./quiet-sdk.js";
 import { randomUUID } from "node:crypto";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { convertResourceSpans } from "../src/conversion/convert.js";
 import { ingestionJobData } from "../src/exporters/bullmq/factory.js";
+import { azureBlobConfigSchema, azureBlobExporterFactory } from "../src/exporters/azure/factory.js";
+import { DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY } from "../src/exporters/azure/connection-string.js";
 import { s3ConfigSchema, s3ExporterFactory } from "../src/exporters/s3/factory.js";
 import { decodeProtobufTraceRequest } from "../src/otlp/codec.js";
 import { transcodeTraceRequest } from "../src/otlp/protobuf-json.js";
 import { ExportTraceServiceRequest } from "../src/otlp/schema.js";
-import { parseComponentId } from "../src/pipeline/component.js";
+import { parseComponentId, type EventsExporter } from "../src/pipeline/component.js";
 import { ExportGroup, type ExportRequest } from "../src/pipeline/export.js";
 import { HELPER_CPU, PROJECT_ID, PUBLIC_KEY } from "./daemon.js";
 import { buildTemplates, freshRequest, SPANS_PER_REQUEST } from "./payload.js";
@@ -120,7 +125,24 @@ const FLOOR_CONTEXT: ExportRequest["context"] = {
   scope: { projectId: PROJECT_ID, accessLevel: "project", publicKey: PUBLIC_KEY },
 };
 
-async function s3Floors(): Promise<Floor[]> {
+const putRate = (value: number) => `${Math.round(value).toLocaleString("en-US")} PUT/s`;
+
+/** CPU per PUT of a blob exporter's exportGroups, 100 groups per call, against the sink; and the connections it opened. */
+async function exporterPuts(exporter: EventsExporter, bodies: readonly Buffer[], connections: () => Promise<number>) {
+  await exporter.start();
+  const before = await connections();
+  const measured = await measurePuts(settings.floorPuts, (count) =>
+    inHundreds(count, async (size) => {
+      const groups = bodies.slice(0, size).map((body) => new ExportGroup("observation", `obs-${randomUUID()}`, randomUUID(), "generation-create", body));
+      const failures = await exporter.exportGroups({ context: FLOOR_CONTEXT, groups });
+      if (failures.length > 0) throw failures[0]!.error;
+    }),
+  );
+  await exporter.shutdown();
+  return { ...measured, connections: (await connections()) - before };
+}
+
+export async function s3Floors(): Promise<Floor[]> {
   const sink = await startWorker("sink.ts", ["sink"], HELPER_CPU);
   const stopSink = onCleanup("stop the floor sink", () => sink.stop());
   try {
@@ -129,19 +151,8 @@ async function s3Floors(): Promise<Floor[]> {
 
     // The daemon's exporter, configured as the daemon does it (keep-alive connection pool, 64 connections, no CRC32).
     const config = s3ConfigSchema.parse({ bucket: "langfuse", prefix: "events/", endpoint, force_path_style: true, access_key_id: "S3RVER", secret_access_key: "S3RVER" });
-    const exporter = s3ExporterFactory.create({ id: parseComponentId("s3")!, logger: pino({ level: "silent" }) }, config);
-    await exporter.start();
     const connections = async () => (await sink.ask<SinkStats>({ cmd: "stats" })).connections;
-    const ownConnectionsBefore = await connections();
-    const own = await measurePuts(settings.floorPuts, (count) =>
-      inHundreds(count, async (size) => {
-        const groups = bodies.slice(0, size).map((body) => new ExportGroup("observation", `obs-${randomUUID()}`, randomUUID(), "generation-create", body));
-        const failures = await exporter.exportGroups({ context: FLOOR_CONTEXT, groups });
-        if (failures.length > 0) throw failures[0]!.error;
-      }),
-    );
-    await exporter.shutdown();
-    const ownConnections = (await connections()) - ownConnectionsBefore;
+    const own = await exporterPuts(s3ExporterFactory.create({ id: parseComponentId("s3")!, logger: pino({ level: "silent" }) }, config), bodies, connections);
 
     // A plain client with the SDK's defaults (its own keep-alive handler; CRC32 checksums on), and
     // the same without CRC32, as the daemon sends by default (checksum: when_required).
@@ -169,11 +180,46 @@ async function s3Floors(): Promise<Floor[]> {
     };
     const plain = await plainClient("WHEN_SUPPORTED");
     const plainNoCrc = await plainClient("WHEN_REQUIRED");
-    const rate = (value: number) => `${Math.round(value).toLocaleString("en-US")} PUT/s`;
     return [
-      { name: "floor: S3 PUT, daemon's S3 exporter → sink", throughput: rate(own.perSecond), cpuMicros: own.cpuMicros, unit: "PUT", note: `exportGroups with 100 groups per call, ${settings.floorPuts} PUTs of ~4 KB after 2,000 warm-up PUTs, ${ownConnections} connections; client CPU only` },
-      { name: "floor: S3 PUT, plain @aws-sdk/client-s3 → sink", throughput: rate(plain.perSecond), cpuMicros: plain.cpuMicros, unit: "PUT", note: `PutObject with the SDK's defaults (CRC32 on), 100 in parallel, ${settings.floorPuts} PUTs, ${plain.connections} connections` },
-      { name: "floor: S3 PUT, plain @aws-sdk/client-s3, no CRC32 → sink", throughput: rate(plainNoCrc.perSecond), cpuMicros: plainNoCrc.cpuMicros, unit: "PUT", note: `as above with requestChecksumCalculation WHEN_REQUIRED (the daemon's default), ${plainNoCrc.connections} connections` },
+      { name: "floor: S3 PUT, daemon's S3 exporter → sink", throughput: putRate(own.perSecond), cpuMicros: own.cpuMicros, unit: "PUT", note: `exportGroups with 100 groups per call, ${settings.floorPuts} PUTs of ~4 KB after 2,000 warm-up PUTs, ${own.connections} connections; client CPU only` },
+      { name: "floor: S3 PUT, plain @aws-sdk/client-s3 → sink", throughput: putRate(plain.perSecond), cpuMicros: plain.cpuMicros, unit: "PUT", note: `PutObject with the SDK's defaults (CRC32 on), 100 in parallel, ${settings.floorPuts} PUTs, ${plain.connections} connections` },
+      { name: "floor: S3 PUT, plain @aws-sdk/client-s3, no CRC32 → sink", throughput: putRate(plainNoCrc.perSecond), cpuMicros: plainNoCrc.cpuMicros, unit: "PUT", note: `as above with requestChecksumCalculation WHEN_REQUIRED (the daemon's default), ${plainNoCrc.connections} connections` },
+    ];
+  } finally {
+    await stopSink();
+  }
+}
+
+/**
+ * Azure Put Blob, measured like the S3 PUT: the daemon's azure_blob exporter (Shared Key signer,
+ * the shared undici pool) against @azure/storage-blob's BlockBlobClient.upload as is (its default
+ * pipeline, keep-alive agent and retry policy; nothing is retried against the sink).
+ */
+export async function azureFloors(): Promise<Floor[]> {
+  const sink = await startWorker("sink.ts", ["sink"], HELPER_CPU);
+  const stopSink = onCleanup("stop the floor sink", () => sink.stop());
+  try {
+    const endpoint = `http://127.0.0.1:${sink.ready.port as number}/${DEVELOPMENT_ACCOUNT}`;
+    const bodies = Array.from({ length: 100 }, (_, index) => groupBody(index));
+    const connections = async () => (await sink.ask<SinkStats>({ cmd: "stats" })).connections;
+    const config = azureBlobConfigSchema.parse({ container: "langfuse", prefix: "events/", endpoint, account_name: DEVELOPMENT_ACCOUNT, account_key: DEVELOPMENT_ACCOUNT_KEY });
+    const own = await exporterPuts(azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger: pino({ level: "silent" }) }, config), bodies, connections);
+
+    const container = new BlobServiceClient(endpoint, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY)).getContainerClient("langfuse");
+    const connectionsBefore = await connections();
+    const sdk = await measurePuts(settings.floorPuts, (count) =>
+      inHundreds(count, async (size) => {
+        await Promise.all(
+          bodies.slice(0, size).map((body) =>
+            container.getBlockBlobClient(`events/${PROJECT_ID}/observation/${randomUUID()}/${randomUUID()}.json`).upload(body, body.length, { blobHTTPHeaders: { blobContentType: "application/json" } }),
+          ),
+        );
+      }),
+    );
+    const sdkConnections = (await connections()) - connectionsBefore;
+    return [
+      { name: "floor: Azure PUT, daemon's azure_blob exporter → sink", throughput: putRate(own.perSecond), cpuMicros: own.cpuMicros, unit: "PUT", note: `Put Blob with Shared Key; exportGroups with 100 groups per call, ${settings.floorPuts} PUTs of ~4 KB after 2,000 warm-up PUTs, ${own.connections} connections; client CPU only` },
+      { name: "floor: Azure PUT, plain @azure/storage-blob → sink", throughput: putRate(sdk.perSecond), cpuMicros: sdk.cpuMicros, unit: "PUT", note: `BlockBlobClient.upload with the SDK's defaults, 100 in parallel, ${settings.floorPuts} PUTs, ${sdkConnections} connections` },
     ];
   } finally {
     await stopSink();
@@ -228,6 +274,8 @@ export async function runFloors(log: (line: string) => void): Promise<Floor[]> {
   floors.push(...decodeFloors(body));
   log("floors: S3 PUT");
   floors.push(...(await s3Floors()));
+  log("floors: Azure PUT");
+  floors.push(...(await azureFloors()));
   log("floors: BullMQ");
   floors.push(await bullmqFloor());
   return floors;

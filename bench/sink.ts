@@ -2,7 +2,8 @@
  * Child process: the S3 endpoint the daemon exports to, counting the objects it receives.
  *
  *   sink    a minimal S3-protocol server (node:http, keep-alive): reads the body, answers 200
- *           with an ETag at once. Shows what the daemon costs when S3 costs nothing.
+ *           (201 to an Azure Put Blob) with an ETag at once. Shows what the daemon costs when
+ *           the store costs nothing.
  *   s3rver  s3rver 3.7.1 with bucket `langfuse`, storing its objects in a tmpfs folder (/dev/shm
  *           when it exists): s3rver stands in for S3, and on this VM's ext4 each object's mkdir and
  *           two file creations cost ~1.5 ms of kernel time at random, which would measure the disk
@@ -47,7 +48,8 @@ async function startSink(): Promise<{ port: number; close: () => Promise<void> }
     request.on("end", () => {
       if (request.method === "PUT") countPut(bytes);
       etag += 1;
-      response.writeHead(200, {
+      // Azure's Put Blob answers 201 (its SDK refuses a 200); S3's PutObject 200.
+      response.writeHead(request.headers["x-ms-blob-type"] ? 201 : 200, {
         etag: `"${etag.toString(16).padStart(32, "0")}"`,
         "x-amz-request-id": "BENCHSINK",
         "content-length": "0",
