@@ -95,6 +95,11 @@ describe("langfuse-otel-receiver validate", () => {
         LANGFUSE_PROJECT_ID: "p",
         S3_ACCESS_KEY_ID: "a",
         S3_SECRET_ACCESS_KEY: "b",
+        AZURE_BLOB_ENDPOINT: "https://acct.blob.core.windows.net",
+        AZURE_STORAGE_ACCOUNT: "acct",
+        AZURE_STORAGE_KEY: "a2V5",
+        GCS_HMAC_ACCESS_ID: "a",
+        GCS_HMAC_SECRET: "b",
       });
       expect(result, file).toMatchObject({ code: 0, stdout: `${file}: configuration is valid\n` });
     }

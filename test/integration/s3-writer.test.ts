@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { NodeSha256 } from "../support/sigv4-reference.js";
+import { expectedAuthorization, type ReceivedRequest } from "../support/sigv4-reference.js";
 import { S3ObjectWriter, S3ResponseError, type PutObjectSettings } from "../../src/exporters/s3/put-object.js";
 import { classifyS3Error } from "../../src/exporters/s3/errors.js";
 import { RetryableError } from "../../src/pipeline/errors.js";
@@ -15,27 +14,6 @@ import { RetryableError } from "../../src/pipeline/errors.js";
  */
 
 const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
-
-interface Received {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** What the AWS SDK's signer computes for the request as the server received it. */
-async function expectedAuthorization(received: Received): Promise<string> {
-  const signedNames = /SignedHeaders=([^,]+)/.exec(received.headers.authorization!)![1]!.split(";");
-  const headers = Object.fromEntries(signedNames.map((name) => [name, received.headers[name] ?? "<missing>"]));
-  const stamp = received.headers["x-amz-date"]!;
-  const date = new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
-  const signer = new SignatureV4({ credentials, region: "eu-west-1", service: "s3", sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
-  const signed = await signer.sign(
-    { method: received.method, protocol: "http:", hostname: headers.host!, path: received.path, headers, query: {}, body: received.body },
-    { signingDate: date },
-  );
-  return signed.headers.authorization!;
-}
 
 let server: Server | undefined;
 let writer: S3ObjectWriter | undefined;
@@ -76,7 +54,7 @@ function settings(port: number, overrides: Partial<PutObjectSettings> = {}): Put
 
 describe("S3 object writer", () => {
   it("sends the PUT exactly as signed: path under the endpoint's path and bucket, body, hashes, SSE and checksum headers", async () => {
-    const received: Received[] = [];
+    const received: ReceivedRequest[] = [];
     const port = await serve((request, body, response) => {
       received.push({ method: request.method!, path: request.url!, headers: request.headers as Record<string, string>, body });
       response.writeHead(200, { etag: '"x"' }).end();
@@ -98,7 +76,7 @@ describe("S3 object writer", () => {
     expect(first.headers["x-amz-server-side-encryption-aws-kms-key-id"]).toBe("key-1");
     expect(first.headers["x-amz-checksum-crc32"]).toMatch(/^[A-Za-z0-9+/]{6}==$/);
     expect(received[1]!.headers["x-amz-security-token"]).toBe("token-1");
-    for (const request of received) expect(request.headers.authorization).toBe(await expectedAuthorization(request));
+    for (const request of received) expect(request.headers.authorization).toBe(await expectedAuthorization(request, credentials, "eu-west-1"));
   });
 
   it("rejects with S3's error code, message and status, reading at most a bounded part of a huge answer", async () => {
