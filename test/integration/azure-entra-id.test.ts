@@ -140,6 +140,37 @@ service:
     }
   });
 
+  it("an application Entra ID does not know: the start-up log says so, with Entra ID's reason", async () => {
+    const entra = await startFakeEntraId({ cert: certificates.serverCert, key: certificates.serverKey }, { tenantId: TENANT, refusedClientIds: ["unknown-app"] });
+    try {
+      const tokenFile = join(folder, "refused-token");
+      await writeFile(tokenFile, FEDERATED_TOKEN);
+      const file = join(folder, "refused.yaml");
+      await writeFile(
+        file,
+        `receivers: { otlp: { http: { endpoint: 127.0.0.1:0 } } }
+processors: { validate: {}, auth: { keys: [{ public_key: pk, secret_key: sk, project_id: p }] } }
+exporters:
+  azure_blob: { container: langfuse, endpoint: "https://127.0.0.1:${await freePort()}/devstoreaccount1", entra_id: {} }
+service:
+  workers: 1
+  telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
+  spool: { directory: ${join(folder, "refused-spool")} }
+  pipelines: { events: { receivers: [otlp], processors: [validate, auth], exporters: [azure_blob] } }
+`,
+      );
+      const daemon = new DaemonProcess(file, { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: "unknown-app", AZURE_FEDERATED_TOKEN_FILE: tokenFile, HTTPS_PROXY: entra.proxyUrl, NODE_EXTRA_CA_CERTS: certificates.ca });
+      await daemon.start();
+      await waitFor(() => daemon.output.includes("the container cannot be written"), 15_000, "the start-up error");
+      expect(await daemon.stop("SIGTERM")).toBe(0);
+      const line = daemon.output.split("\n").find((text) => text.includes("the container cannot be written"))!;
+      expect(JSON.parse(line)).toMatchObject({ level: 50, reason: expect.stringMatching(/^Azure Entra ID token: .*unauthorized_client.*AADSTS700016.*fix the identity's configuration\)$/) });
+      expect(entra.tokenRequests.map((request) => request.get("client_id"))).toContain("unknown-app");
+    } finally {
+      await entra.stop();
+    }
+  });
+
   it("without the identity's environment: says so at start, and exports fail for good", async () => {
     const lines: Array<{ level: number; msg: string; reason?: string }> = [];
     const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });

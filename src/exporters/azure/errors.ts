@@ -16,13 +16,24 @@ const CREDENTIAL_HINTS: Record<string, string> = {
   KeyBasedAuthenticationNotPermitted: "the account forbids Shared Key: use entra_id or a user delegation SAS token",
 };
 
+/**
+ * OAuth 2.0 error codes with which Entra ID refuses a token request for good (an unknown
+ * application, no federated credential matching the token, a bad assertion); @azure/identity puts
+ * them first in its message. `temporarily_unavailable` and `server_error` are not among them.
+ */
+const REFUSED_TOKEN_REQUEST = /^(invalid_request|invalid_client|invalid_grant|unauthorized_client|unsupported_grant_type|invalid_scope|invalid_resource|access_denied)\b/;
+
 /** Why a token could not be had, and whether waiting may help. */
 function classifyTokenError(error: EntraTokenError, retryAfterMs: number): RetryableError | PermanentError {
-  const { name, statusCode } = error.credentialError;
+  const { name, statusCode, message: credentialMessage } = error.credentialError;
   const message = `Azure Entra ID token: ${error.message}`;
   // No credential in this environment (no token file, no managed identity), or Entra ID refused
-  // the identity (unknown client, no federation): a configuration problem, not an outage.
-  const refused = name === "CredentialUnavailableError" || (name === "AuthenticationError" && statusCode !== undefined && statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429);
+  // the identity: a configuration problem, not an outage. Network failures and Entra ID's own
+  // outages may pass.
+  const refused =
+    name === "CredentialUnavailableError" ||
+    (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429) ||
+    REFUSED_TOKEN_REQUEST.test(credentialMessage ?? "");
   return refused ? new PermanentError(`${message} (fix the identity's configuration)`, { cause: error }) : new RetryableError(message, retryAfterMs, { cause: error });
 }
 

@@ -80,7 +80,8 @@ describe("Azure error classification", () => {
     ["500 InternalError", answer("InternalError", 500)],
     ["429", answer("Http429", 429)],
     ["a token service that is down", new EntraTokenError({ name: "AuthenticationError", statusCode: 503, message: "unavailable" }, { cause: undefined })],
-    ["a token request that failed on the network", new EntraTokenError({ name: "RestError", message: "ECONNRESET" }, { cause: undefined })],
+    ["a token request that failed on the network", new EntraTokenError({ name: "AuthenticationRequiredError", message: "network_error: Network request failed" }, { cause: undefined })],
+    ["Entra ID busy", new EntraTokenError({ name: "AuthenticationRequiredError", message: "temporarily_unavailable: Error(s): 50196 - Description: AADSTS50196: The server terminated an operation" }, { cause: undefined })],
   ])("treats %s as retryable", (_name, error) => {
     const classified = classifyAzureError(error, 5000, where);
     expect(classified).toBeInstanceOf(RetryableError);
@@ -96,6 +97,13 @@ describe("Azure error classification", () => {
     ["a body too large", answer("RequestBodyTooLarge", 413), "Azure RequestBodyTooLarge (HTTP 413)"],
     ["no credential in the environment", new EntraTokenError({ name: "CredentialUnavailableError", message: "WorkloadIdentityCredential: tenantId, clientId, and federatedTokenFilePath are required" }, { cause: undefined }), "fix the identity's configuration"],
     ["an identity Entra ID refuses", new EntraTokenError({ name: "AuthenticationError", statusCode: 400, message: "AADSTS700016: application not found" }, { cause: undefined }), "AADSTS700016"],
+    // As @azure/identity 4.13 reports an unknown application (measured against a stand-in for Entra ID).
+    [
+      "an unknown application, as @azure/identity reports it",
+      new EntraTokenError({ name: "AuthenticationRequiredError", message: "unauthorized_client: Error(s): 700016 - Timestamp: Not Available - Description: AADSTS700016: Application with identifier 'x' was not found - Correlation ID: Not Available" }, { cause: undefined }),
+      "AADSTS700016",
+    ],
+    ["a federated token without a matching federated credential", new EntraTokenError({ name: "AuthenticationRequiredError", message: "invalid_client: AADSTS70021: No matching federated identity record found for presented assertion." }, { cause: undefined }), "AADSTS70021"],
   ])("treats %s as permanent, saying what to fix", (_name, error, hint) => {
     const classified = classifyAzureError(error, 5000, where);
     expect(classified).toBeInstanceOf(PermanentError);
