@@ -6,10 +6,10 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { AZURITE_ACCOUNT, AZURITE_KEY, azureBlobYaml, startAzurite, type TestAzurite } from "../support/azurite.js";
 import { pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
-import { DaemonProcess } from "../support/daemon-process.js";
-import { AckingClient, checkDelivery } from "../support/delivery.js";
+import { DaemonProcess, writeEventsProcessConfig } from "../support/daemon-process.js";
+import { AckingClient, checkDelivery, sendThroughThrottlingAndHangs } from "../support/delivery.js";
 import { AZURE_SERVER_BUSY, startFaultProxy } from "../support/fault-proxy.js";
-import { freePort, waitFor } from "../support/redis-server.js";
+import { waitFor } from "../support/redis-server.js";
 import { testRedis, type TestRedis } from "../support/redis.js";
 
 const run = promisify(execFile);
@@ -82,14 +82,9 @@ describe("azure_blob under backend faults, with the spool", () => {
     const proxy = await startFaultProxy(azurite.endpoint.replace(/\/devstoreaccount1$/, ""), AZURE_SERVER_BUSY);
     cleanups.push(() => proxy.stop());
     const { client, exported } = await daemonFor("throttled", `${proxy.endpoint}/${AZURITE_ACCOUNT}`);
-    proxy.setMode("slowdown");
-    for (let i = 0; i < 4; i += 1) expect(await client.send()).toBe(200);
-    proxy.setMode("hang");
-    for (let i = 0; i < 4; i += 1) expect(await client.send()).toBe(200);
-    proxy.setMode("pass");
-    await exported();
-    expect(proxy.counts.slowedDown).toBeGreaterThan(0);
-    expect(proxy.counts.held).toBeGreaterThan(0);
+    const faults = await sendThroughThrottlingAndHangs(proxy, client, exported);
+    expect(faults.slowedDown).toBeGreaterThan(0);
+    expect(faults.held).toBeGreaterThan(0);
     const result = await checkDelivery(azurite, redis, client.acked, TEST_KEYS.projectId);
     expect(client.acked.size).toBe(40);
     expect(result.missing).toEqual([]);
@@ -99,28 +94,17 @@ describe("azure_blob under backend faults, with the spool", () => {
   it("SIGKILL with data in the spool: the next process on the same spool exports everything acknowledged", async () => {
     const proxy = await startFaultProxy(azurite.endpoint.replace(/\/devstoreaccount1$/, ""), AZURE_SERVER_BUSY);
     cleanups.push(() => proxy.stop());
-    const port = await freePort();
     const file = join(folder, "sigkill.yaml");
-    await writeFile(
-      file,
-      `receivers:
-  otlp: { http: { endpoint: 127.0.0.1:${port} } }
-processors:
-  validate: {}
-  auth: { keys: [{ public_key: ${TEST_KEYS.publicKey}, secret_key: ${TEST_KEYS.secretKey}, project_id: ${TEST_KEYS.projectId} }] }
-  group: {}
-exporters:
-${azureBlobYaml(`${proxy.endpoint}/${AZURITE_ACCOUNT}`, { extra: "    request_timeout: 1s\n" })}  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
-service:
-  workers: 2
+    const url = await writeEventsProcessConfig(file, {
+      blob: { id: "azure_blob", yaml: azureBlobYaml(`${proxy.endpoint}/${AZURITE_ACCOUNT}`, { extra: "    request_timeout: 1s\n" }) },
+      keyPrefix: redis.keyPrefix,
+      service: `  workers: 2
   shutdown_timeout: 8s
   telemetry: { logs: { level: info }, health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool: { directory: ${join(folder, "sigkill", "spool")}, retry: { initial_interval: 50ms, max_interval: 500ms } }
-  pipelines:
-    events: { receivers: [otlp], processors: [validate, auth, group], exporters: [azure_blob, bullmq] }
 `,
-    );
-    const client = new AckingClient(() => `http://127.0.0.1:${port}`);
+    });
+    const client = new AckingClient(() => url);
     const daemon = new DaemonProcess(file);
     await daemon.start();
     proxy.setMode("slowdown");

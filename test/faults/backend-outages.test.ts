@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipelineYaml, startDaemon, TEST_KEYS, type TestDaemon } from "../support/daemon.js";
-import { AckingClient, checkDelivery } from "../support/delivery.js";
+import { AckingClient, checkDelivery, sendThroughThrottlingAndHangs } from "../support/delivery.js";
 import { startFaultProxy } from "../support/fault-proxy.js";
 import { freePort, RedisServerProcess } from "../support/redis-server.js";
 import { testRedis } from "../support/redis.js";
@@ -67,14 +67,9 @@ describe("backend outages with the spool", () => {
 
   it("S3 answering SlowDown, then timing out, then recovering: nothing acknowledged is lost", async () => {
     const { s3, proxy, redis, client, exported } = await setUp();
-    proxy.setMode("slowdown");
-    for (let i = 0; i < 4; i += 1) expect(await client.send()).toBe(200);
-    proxy.setMode("hang");
-    for (let i = 0; i < 4; i += 1) expect(await client.send()).toBe(200);
-    proxy.setMode("pass");
-    await exported();
-    expect(proxy.counts.slowedDown).toBeGreaterThan(0);
-    expect(proxy.counts.held).toBeGreaterThan(0);
+    const faults = await sendThroughThrottlingAndHangs(proxy, client, exported);
+    expect(faults.slowedDown).toBeGreaterThan(0);
+    expect(faults.held).toBeGreaterThan(0);
     const result = await checkDelivery(s3, redis, client.acked, TEST_KEYS.projectId);
     expect(client.acked.size).toBe(40);
     expect(result.missing).toEqual([]);

@@ -13,7 +13,7 @@ import { ExportGroup } from "../../src/pipeline/export.js";
 import { startAzurite, type TestAzurite } from "../support/azurite.js";
 import { makeCertificates } from "../support/certificates.js";
 import { TEST_KEYS } from "../support/daemon.js";
-import { DaemonProcess } from "../support/daemon-process.js";
+import { DaemonProcess, writeEventsProcessConfig } from "../support/daemon-process.js";
 import { AckingClient, checkDelivery } from "../support/delivery.js";
 import { ENTRA_HOST, startFakeEntraId, storageToken } from "../support/fake-entra-id.js";
 import { freePort, waitFor } from "../support/redis-server.js";
@@ -77,31 +77,12 @@ describe("azure_blob with Entra ID workload identity", () => {
 
       const tokenFile = join(folder, "azure-identity-token");
       await writeFile(tokenFile, FEDERATED_TOKEN);
-      const port = await freePort();
       const file = join(folder, "entra.yaml");
-      await writeFile(
-        file,
-        `receivers:
-  otlp: { http: { endpoint: 127.0.0.1:${port} } }
-processors:
-  validate: {}
-  auth: { keys: [{ public_key: ${TEST_KEYS.publicKey}, secret_key: ${TEST_KEYS.secretKey}, project_id: ${TEST_KEYS.projectId} }] }
-  group: {}
-exporters:
-  azure_blob:
-    container: langfuse
-    prefix: events/
-    endpoint: ${azurite.endpoint}
-    entra_id: { credential: workload_identity }
-  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
-service:
-  workers: 1
-  telemetry: { logs: { level: debug }, health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
-  spool: { directory: ${join(folder, "spool")}, fsync: false }
-  pipelines:
-    events: { receivers: [otlp], processors: [validate, auth, group], exporters: [azure_blob, bullmq] }
-`,
-      );
+      const url = await writeEventsProcessConfig(file, {
+        blob: { id: "azure_blob", yaml: `  azure_blob:\n    container: langfuse\n    prefix: events/\n    endpoint: ${azurite.endpoint}\n    entra_id: { credential: workload_identity }\n` },
+        keyPrefix: redis.keyPrefix,
+        service: `  workers: 1\n  telemetry: { logs: { level: debug }, health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }\n  spool: { directory: ${join(folder, "spool")}, fsync: false }\n`,
+      });
       // What the AKS workload identity webhook injects, plus the test's way to Entra ID and its CA.
       const daemon = new DaemonProcess(file, {
         AZURE_TENANT_ID: TENANT,
@@ -112,7 +93,7 @@ service:
       });
       await daemon.start();
       await waitFor(() => daemon.output.includes("azure_blob: container reachable"), 15_000, "the start-up check");
-      const client = new AckingClient(() => `http://127.0.0.1:${port}`);
+      const client = new AckingClient(() => url);
       for (let i = 0; i < 3; i += 1) expect(await client.send(3)).toBe(200);
       // 3 traces × (3 observations + 1 trace): each job only after its blob was written.
       await waitFor(async () => (await redis.jobs()).length === 12, 15_000, "12 jobs");

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll } from "vitest";
+import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { waitFor } from "./redis-server.js";
+import { TEST_KEYS } from "./daemon.js";
+import { freePort, waitFor } from "./redis-server.js";
 
 const CLI = resolve(import.meta.dirname, "../../dist/src/cli.js");
 
@@ -96,4 +98,30 @@ function isGroupAlive(groupId: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Writes the config of a daemon process with one events pipeline: OTLP/HTTP on a free port,
+ * [validate, auth, group], then the blob exporter given (`blob`, its YAML block) and bullmq on
+ * the local Redis under `keyPrefix`. `service` holds further lines of the service section
+ * (workers, spool, telemetry), indented by two spaces. Returns the client URL.
+ */
+export async function writeEventsProcessConfig(file: string, options: { blob: { id: string; yaml: string }; keyPrefix: string; service: string }): Promise<string> {
+  const port = await freePort();
+  await writeFile(
+    file,
+    `receivers:
+  otlp: { http: { endpoint: 127.0.0.1:${port} } }
+processors:
+  validate: {}
+  auth: { keys: [{ public_key: ${TEST_KEYS.publicKey}, secret_key: ${TEST_KEYS.secretKey}, project_id: ${TEST_KEYS.projectId} }] }
+  group: {}
+exporters:
+${options.blob.yaml}  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${options.keyPrefix} } }
+service:
+${options.service}  pipelines:
+    events: { receivers: [otlp], processors: [validate, auth, group], exporters: [${options.blob.id}, bullmq] }
+`,
+  );
+  return `http://127.0.0.1:${port}`;
 }

@@ -68,3 +68,22 @@ export async function checkDelivery(s3: Pick<TestS3, "listKeys">, redis: TestRed
     .filter((key) => !keys.has(key));
   return { missing, dangling, jobs: jobs.length, objects: keys.size };
 }
+
+/**
+ * A store that throttles, then holds requests without an answer, then recovers (a fault proxy in
+ * front of it): 8 requests of 5 spans are sent meanwhile, and each must be acknowledged from the
+ * spool. Resolves once the spool has exported everything; the proxy must have refused and held some.
+ */
+export async function sendThroughThrottlingAndHangs(
+  proxy: { setMode(mode: "pass" | "slowdown" | "hang"): void; counts: { slowedDown: number; held: number } },
+  client: AckingClient,
+  exported: () => Promise<unknown>,
+): Promise<{ slowedDown: number; held: number }> {
+  proxy.setMode("slowdown");
+  for (let i = 0; i < 4; i += 1) if ((await client.send()) !== 200) throw new Error("a request was refused while the store throttled");
+  proxy.setMode("hang");
+  for (let i = 0; i < 4; i += 1) if ((await client.send()) !== 200) throw new Error("a request was refused while the store hung");
+  proxy.setMode("pass");
+  await exported();
+  return { ...proxy.counts };
+}
