@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import type { Logger } from "pino";
 
 /**
  * What `service.workers: auto` means: one worker per CPU of the container's CPU quota, and one
@@ -32,6 +33,14 @@ export function autoWorkerCount(options: { cgroupRoot?: string; cores?: number }
   }
   const count = Math.max(1, Math.min(Math.ceil(cpuQuota), cores));
   return { count, cpuQuota, reason: `one worker per CPU of the CPU quota (${cpuQuota}, rounded up${count < Math.ceil(cpuQuota) ? `, capped at ${cores} usable cores` : ""})` };
+}
+
+/** `service.workers` as a count; for `auto`, the decision and its reason go to the log. */
+export function workerCount(setting: "auto" | number, logger: Logger): number {
+  if (setting !== "auto") return setting;
+  const auto = autoWorkerCount();
+  logger.info({ workers: auto.count, cpuQuota: auto.cpuQuota }, `workers: auto: ${auto.reason}`);
+  return auto.count;
 }
 
 /**

@@ -294,6 +294,18 @@ describe("langfuse-otel-receiver run", () => {
     expect(await daemon.stop("SIGTERM")).toBe(0);
   });
 
+  it("with several workers, reports a config's problems once, located, and starts no worker", async () => {
+    const file = join(folder, "broken-workers.yaml");
+    await writeFile(file, servingConfig("broken-workers", "metrics: { enabled: false }", "workers: 2").replace("processors: [validate, auth]", "processors: [auth, validate, bogus]"));
+    const result = await cli(["run", "--config", file]);
+    expect(result.code).toBe(1);
+    // Checked in the primary (in a thread) before any worker starts: reported once, located.
+    expect(result.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:\\d+:\\d+: service::pipelines::events::processors::2: references processor "bogus", which is not configured under processors$`)),
+    ]);
+    expect(result.stdout).not.toContain('"worker"');
+  });
+
   it("exits 0 on a SIGTERM that arrives while its workers are still starting", async () => {
     const file = join(folder, "early-stop.yaml");
     await writeFile(file, servingConfig("early-stop", "metrics: { enabled: false }", "workers: 2"));
