@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigText } from "../../src/config/load.js";
 import { Service } from "../../src/service.js";
 import { basicAuth, pipelineYaml, testLogger, TEST_KEYS } from "../support/daemon.js";
-import { DaemonProcess } from "../support/daemon-process.js";
+import { DaemonProcess, writeEventsProcessConfig } from "../support/daemon-process.js";
 import { AckingClient, checkDelivery } from "../support/delivery.js";
 import { startFaultProxy } from "../support/fault-proxy.js";
 import { testRedis, type TestRedis } from "../support/redis.js";
@@ -71,31 +71,20 @@ describe("worker spools", () => {
 /** A daemon of two workers, as users run it, with this `memory_limit` (0: none). */
 async function twoWorkerDaemon(name: string, memoryLimitBytes: number): Promise<{ daemon: DaemonProcess; url: string }> {
   const file = join(spool, `${name}.yaml`);
-  await writeFile(
-    file,
-    `receivers:
-  otlp:
-    http: { endpoint: 127.0.0.1:0 }
-processors:
-  validate: {}
-  auth: { keys: [{ public_key: ${TEST_KEYS.publicKey}, secret_key: ${TEST_KEYS.secretKey}, project_id: ${TEST_KEYS.projectId} }] }
-exporters:
-  file: { directory: ${join(spool, name, "blobs")}, prefix: events/ }
-  bullmq: { redis: { url: redis://127.0.0.1:6379, key_prefix: ${redis.keyPrefix} } }
-service:
-  workers: 2
+  const base = await writeEventsProcessConfig(file, {
+    blob: { id: "file", yaml: `  file: { directory: ${join(spool, name, "blobs")}, prefix: events/ }\n` },
+    keyPrefix: redis.keyPrefix,
+    service: `  workers: 2
   memory_limit: ${memoryLimitBytes}
   telemetry: { health: { endpoint: 127.0.0.1:0 }, metrics: { endpoint: 127.0.0.1:0 } }
   spool: { directory: ${join(spool, name, "spool")}, fsync: false }
-  pipelines:
-    events: { receivers: [otlp], processors: [validate, auth], exporters: [file, bullmq] }
 `,
-  );
+  });
   const daemon = new DaemonProcess(file);
   await daemon.start();
   // The primary's own "daemon started" line comes once every worker is up.
   await waitFor(() => daemon.output.includes('"workers":2,"receivers"'), 20_000, "both workers to start");
-  return { daemon, url: `http://${daemon.address()}/v1/traces` };
+  return { daemon, url: `${base}/v1/traces` };
 }
 
 /** The daemon's processes: the primary and its workers. */
