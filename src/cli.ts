@@ -155,6 +155,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Counts of repeated warnings still in their window would otherwise be lost (the module is
+    // loaded already wherever a logger was made).
+    void import("./logging.js").then(({ flushRepeatedLogs }) => flushRepeatedLogs());
     // A worker's IPC channel to the primary would keep it alive; the primary is waiting for its exit.
     if (process.connected) process.disconnect();
     // Every server and connection is closed by now, so the process ends on its own once pino has

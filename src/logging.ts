@@ -1,6 +1,14 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import { RepeatedLogFilter } from "./log-repeats.js";
 
+/** Every logger's repeat filter, so the counts still held can be written before the process exits. */
+const repeatFilters = new Set<RepeatedLogFilter>();
+
+/** Writes the counts of repeated lines not yet reported (call before the process exits). */
+export function flushRepeatedLogs(): void {
+  for (const filter of repeatFilters) filter.flush();
+}
+
 const LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
 export interface LogSettings {
@@ -15,6 +23,8 @@ export interface LogSettings {
  * no input can flood the log. `destination` replaces stdout (tests).
  */
 export function createLogger(settings: LogSettings, destination?: DestinationStream): Logger {
+  const repeats = new RepeatedLogFilter();
+  repeatFilters.add(repeats);
   const options = {
     // LOG_LEVEL overrides the config, for a quick look without editing a ConfigMap.
     level: LEVELS.has(process.env.LOG_LEVEL ?? "") ? process.env.LOG_LEVEL! : settings.level,
@@ -40,7 +50,7 @@ export function createLogger(settings: LogSettings, destination?: DestinationStr
       ],
       censor: "[redacted]",
     },
-    hooks: { logMethod: new RepeatedLogFilter().hook() },
+    hooks: { logMethod: repeats.hook() },
   };
   if (destination !== undefined) return pino(options, destination);
   return pino({ ...options, ...(settings.format === "pretty" ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}) });

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RepeatedLogFilter } from "../../src/log-repeats.js";
-import { createLogger } from "../../src/logging.js";
+import { createLogger, flushRepeatedLogs } from "../../src/logging.js";
 
 /** The lines a logger wrote, parsed. */
 function capture() {
@@ -25,6 +25,16 @@ afterEach(() => {
 });
 
 describe("log flood protection", () => {
+  it("writes the counts still in their window when the process is about to exit", () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: "info", format: "json" }, stream);
+    for (let index = 0; index < 5; index += 1) logger.warn("Redis unreachable");
+    expect(lines).toHaveLength(1);
+    flushRepeatedLogs();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ repeated: 4, msg: "Redis unreachable (repeated 4 more times within 10 s)" });
+  });
+
   it("logs 10,000 identical warnings as one line, then one line with the count when the window ends", () => {
     const { lines, stream } = capture();
     const logger = createLogger({ level: "info", format: "json" }, stream).child({ component: "exporter/file" });
