@@ -71,7 +71,7 @@ processors:
         secret_key: ${SECRET_KEY}
         project_id: ${PROJECT_ID}
   sort: {}
-  group: {}${options.path === "batch" ? `\n  batch: { flush_at: ${BATCH_FLUSH_AT}, flush_interval: 1s }` : ""}
+  group: {}
 exporters:
   s3:
     bucket: langfuse
@@ -104,7 +104,7 @@ ${
       exporters: [s3, langfuse_otel]`
     : `    events:
       receivers: [otlp]
-      processors: [validate, auth, sort, group${options.path === "batch" ? ", batch" : ""}]
+      processors: [validate, auth, sort, group]${options.path === "batch" ? `\n      batch: { flush_at: ${BATCH_FLUSH_AT}, flush_interval: 1s }` : ""}
       exporters: [s3, bullmq]`
 }
 `;

@@ -80,7 +80,7 @@ async function pipelineTests(files: string[], configOverride: string | undefined
 
 async function deadLetters(file: string, replay: boolean): Promise<number> {
   const { checkConfigFile } = await loadConfigChecks();
-  const { listDeadLetters, replayDeadLetters } = await import("./spool/replay.js");
+  const { listDeadLetters, replayDeadLetters } = await import("./dead-letter-commands.js");
   const { config, problems } = await checkConfigFile(file);
   if (config === undefined) {
     for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);

@@ -5,7 +5,6 @@ import { fileExporterFactory } from "./exporters/file/factory.js";
 import { langfuseOtelExporterFactory } from "./exporters/langfuse_otel/factory.js";
 import { s3ExporterFactory } from "./exporters/s3/factory.js";
 import { authProcessorFactory } from "./processors/auth/factory.js";
-import { batchProcessorFactory } from "./processors/batch/factory.js";
 import { groupProcessorFactory } from "./processors/group/factory.js";
 import { sampleProcessorFactory } from "./processors/sample/factory.js";
 import { rateLimitProcessorFactory } from "./processors/rate_limit/factory.js";
@@ -27,6 +26,6 @@ function byType<F extends { type: string }>(factories: F[]): ReadonlyMap<string,
 
 export const builtinComponents: ComponentRegistry = {
   receivers: byType<ReceiverFactory>([otlpReceiverFactory, langfuseReceiverFactory]),
-  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory, batchProcessorFactory]),
+  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory]),
   exporters: byType<ExporterFactory>([s3ExporterFactory, azureBlobExporterFactory, fileExporterFactory, bullmqExporterFactory, langfuseOtelExporterFactory]),
 };

@@ -90,7 +90,7 @@ export class Service {
         exporters,
         logger: options.logger.child({ pipeline: pipeline.id }),
         spool: config.spool.enabled
-          ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: exportBatching(config, pipeline.processors), pipeline: pipeline.id }
+          ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: pipeline.batch, pipeline: pipeline.id }
           : undefined,
         worker: options.worker ?? { index: 0, count: 1 },
       };
@@ -213,15 +213,6 @@ export class Service {
   }
 }
 
-/** The batching policy of the pipeline's `batch` processor, if it lists one. */
-function exportBatching(config: ResolvedConfig, processorIds: readonly string[]) {
-  for (const id of processorIds) {
-    const { factory, config: processorConfig } = config.processors.get(id)!;
-    if (factory.exportBatching) return factory.exportBatching(processorConfig as never);
-  }
-  return undefined;
-}
-
 /** `<spool directory>/<pipeline>`: holds one `worker-<n>` spool per worker process. */
 export function pipelineSpoolRoot(config: SpoolConfig, pipelineId: string): string {
   return join(config.directory, pipelineId.replaceAll("/", "_"));
@@ -249,7 +240,7 @@ export function spoolOptions(config: SpoolConfig, pipelineId: string, workerInde
 function structuralDifferences(current: ResolvedConfig, next: ResolvedConfig): string[] {
   const componentConfigs = (map: ReadonlyMap<string, { config: unknown }>) => JSON.stringify([...map].map(([name, component]) => [name, component.config]).sort());
   const pipelineShape = (config: ResolvedConfig) =>
-    JSON.stringify(config.pipelines.map((pipeline) => [pipeline.id, pipeline.receivers, pipeline.exporters, exportBatching(config, pipeline.processors) ?? null]));
+    JSON.stringify(config.pipelines.map((pipeline) => [pipeline.id, pipeline.receivers, pipeline.exporters, pipeline.batch ?? null]));
   const service = (config: ResolvedConfig) =>
     JSON.stringify([config.logs, config.shutdownTimeoutMs, config.memoryLimitBytes, config.maxInflightRequestBytes, config.spool, config.health, config.metrics, config.workers, config.heapGrowthPercent]);
   const differences: string[] = [];

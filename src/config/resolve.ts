@@ -19,11 +19,29 @@ import { zodProblems } from "./zod-problems.js";
 import { healthConfigSchema, type HealthConfig } from "../telemetry/health.js";
 import { metricsConfigSchema, type MetricsConfig } from "../telemetry/metrics-server.js";
 
+/**
+ * Batching where the pipeline exports, as the Collector's exporters batch in their sending queue:
+ * groups of the same entity from different requests (a trace's create and its later updates)
+ * become one object and one job, and jobs go out in one `addBulk`. It works on the spool, after
+ * each request is already durable, so it never delays an answer, only the export.
+ */
+const batchSchema = z.strictObject({
+  /** Most events per export, like the Langfuse SDKs' `flushAt`. */
+  flush_at: integer({ min: 1, max: 100_000 }).default(1000),
+  /** Longest a spooled request waits for others to join its export, like the SDKs' `flushInterval`. */
+  flush_interval: durationMs.default(1000),
+});
+
 const pipelineSchema = z.strictObject({
   receivers: z.array(z.string()).min(1, "list at least one receiver"),
   processors: z.array(z.string()).default([]),
   exporters: z.array(z.string()).min(1, "list at least one exporter"),
+  batch: batchSchema.optional(),
 });
+
+/** What a configuration that still lists the removed `batch` processor is told. */
+const BATCH_MOVED =
+  "the batch processor was removed: batching belongs to where the pipeline exports now; drop it from the processors and set `batch: { flush_at, flush_interval }` on the pipeline (service.pipelines.<pipeline>.batch)";
 
 const sectionSchema = z.preprocess((value) => value ?? {}, z.record(z.string(), z.unknown()));
 
@@ -110,6 +128,8 @@ export interface ResolvedPipeline {
   receivers: string[];
   processors: string[];
   exporters: string[];
+  /** Requests merged before export (the spool's batch policy), when the pipeline asks for it. */
+  batch?: { flushAtEvents: number; flushIntervalMs: number };
 }
 
 export interface ResolvedConfig {
@@ -145,6 +165,10 @@ function resolveSection<F extends ReceiverFactory | ProcessorFactory | ExporterF
       continue;
     }
     const factory = factories.get(id.type);
+    if (factory === undefined && section === "processors" && id.type === "batch") {
+      problems.push({ path: [section, text], message: BATCH_MOVED, atKey: true });
+      continue;
+    }
     if (factory === undefined) {
       const known = [...factories.keys()];
       problems.push({
@@ -209,7 +233,8 @@ function checkReferences(
     const path = ["service", "pipelines", pipelineId, kind, index];
     if (seen.has(reference)) problems.push({ path, message: `${reference} is listed twice` });
     seen.add(reference);
-    if (!defined.has(reference) && !(reference in declared)) {
+    // A reference to the removed batch processor is told where its settings went (checkBatching).
+    if (!defined.has(reference) && !(reference in declared) && !(kind === "processors" && parseComponentId(reference)?.type === "batch")) {
       problems.push({ path, message: `references ${kind.slice(0, -1)} "${reference}", which is not configured under ${kind}${didYouMean(reference, Object.keys(declared))}` });
     }
   });
@@ -239,23 +264,19 @@ function checkProcessorOrder(pipeline: ResolvedPipeline, processors: ReadonlyMap
   }
 }
 
-/** `batch` works where the pipeline exports: last in the chain, and on the spool. */
-function checkExportBatching(
-  pipeline: ResolvedPipeline,
-  processors: ReadonlyMap<string, ResolvedComponent<ProcessorFactory>>,
-  spoolEnabled: boolean,
-  problems: ConfigProblem[],
-): void {
+/** Batching merges Langfuse events on the spool: events pipelines with the spool on only. */
+function checkBatching(pipeline: ResolvedPipeline, spoolEnabled: boolean, problems: ConfigProblem[]): void {
   pipeline.processors.forEach((reference, index) => {
-    if (!processors.get(reference)?.factory.exportBatching) return;
-    const path = ["service", "pipelines", pipeline.id, "processors", index];
-    if (index !== pipeline.processors.length - 1) {
-      problems.push({ path, message: `${reference} must be the last processor: it merges what the pipeline exports, after every other processor` });
-    }
-    if (!spoolEnabled) {
-      problems.push({ path, message: `${reference} needs the spool (service.spool.enabled): it merges requests after they are durable, so it never delays an answer` });
-    }
+    if (parseComponentId(reference)?.type === "batch") problems.push({ path: ["service", "pipelines", pipeline.id, "processors", index], message: BATCH_MOVED });
   });
+  if (pipeline.batch === undefined) return;
+  const path = ["service", "pipelines", pipeline.id, "batch"];
+  if (pipeline.type === "otel") {
+    problems.push({ path, message: "batch merges Langfuse entities across requests; an otel pipeline stores each request's spans as one object" });
+  }
+  if (!spoolEnabled) {
+    problems.push({ path, message: "batch needs the spool (service.spool.enabled): it merges requests after they are durable, so it never delays an answer" });
+  }
 }
 
 /** A queue exporter's jobs point at blobs, so a blob exporter must run before it for each group. */
@@ -306,7 +327,10 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
       });
       continue;
     }
-    const pipeline: ResolvedPipeline = { id: pipelineId, type, ...lists };
+    const { batch, ...components } = lists;
+    const pipeline: ResolvedPipeline = { id: pipelineId, type, ...components };
+    if (batch !== undefined) pipeline.batch = { flushAtEvents: batch.flush_at, flushIntervalMs: batch.flush_interval };
+    checkBatching(pipeline, root.data.service.spool.enabled, problems);
     checkReferences(pipelineId, "receivers", pipeline.receivers, receivers, root.data.receivers, problems);
     checkReferences(pipelineId, "processors", pipeline.processors, processors, root.data.processors, problems);
     checkReferences(pipelineId, "exporters", pipeline.exporters, exporters, root.data.exporters, problems);
@@ -315,7 +339,6 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
     // Order rules only make sense once every listed component is known and valid.
     if (pipeline.processors.every((name) => processors.has(name))) {
       checkProcessorOrder(pipeline, processors, problems);
-      checkExportBatching(pipeline, processors, root.data.service.spool.enabled, problems);
     }
     if (pipeline.exporters.every((name) => exporters.has(name))) checkExporterOrder(pipeline, exporters, problems);
     pipelines.push(pipeline);

@@ -4,7 +4,6 @@ import type { EventBatch } from "./batch.js";
 import type { SpanBatch } from "./span-batch.js";
 import type { PayloadConsumer, RequestContext } from "./payload.js";
 import type { ExportRequest, ExportFailure, SeenTraceStore } from "./export.js";
-import type { BatchPolicy } from "../spool/dispatcher.js";
 
 /**
  * The component model, after the OpenTelemetry Collector's: every receiver, processor and exporter
@@ -88,11 +87,6 @@ export interface EventsProcessor extends Component {
 
 export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
   readonly kind: "processor";
-  /**
-   * For processors that act where the pipeline exports (the `batch` processor): they must be
-   * listed last, need the spool, and hand their policy to it.
-   */
-  readonly exportBatching?: (config: z.output<Schema>) => BatchPolicy;
   readonly provides: readonly ProcessorCapability[];
   /** Capabilities that an earlier processor must provide, with the reason shown to the user. */
   readonly requires: ReadonlyArray<{ capability: ProcessorCapability; reason: string }>;

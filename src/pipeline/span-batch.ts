@@ -2,7 +2,6 @@ import { decodeProtobufTraceRequest } from "../otlp/codec.js";
 import { transcodeTraceRequest, type TranscodedRequest } from "../otlp/protobuf-json.js";
 import { storedJsonPool } from "./buffer-pool.js";
 import type { OtlpTraceRequest } from "../otlp/trace-request.js";
-import { checkOtelExport } from "../processors/validate/otel-spans.js";
 import type { DropReason } from "./batch.js";
 import type { ItemRejection, RequestContext } from "./payload.js";
 import { nestsDeeperThan, TOO_DEEP } from "../model/nesting.js";
@@ -130,10 +129,12 @@ export class SpanBatch {
   }
 
   /**
-   * Langfuse's check of a raw export (see processors/validate/otel-spans.ts). Protobuf requests
-   * can only fail it by a missing id; those are checked as objects, for the same message.
+   * Runs a check of the whole export that throws when it refuses it (the validate processor's
+   * Langfuse check). Protobuf requests can only fail such a check by a missing id, so they are
+   * checked as objects only when a span lacks one; compact JSON is checked on its structure first,
+   * then, when refused, on its decoded objects, so the message names decoded strings.
    */
-  check(): void {
+  check(checkExport: (resourceSpans: readonly unknown[]) => void): void {
     const protobuf = this.#protobuf;
     if (protobuf) {
       const incomplete = protobuf.transcoded.spans.some((span, index) => !span.complete && (protobuf.kept?.[index] ?? true));
@@ -143,14 +144,14 @@ export class SpanBatch {
     const structure = this.#structure;
     if (structure) {
       try {
-        checkOtelExport(structure.spans);
+        checkExport(structure.spans);
         return;
       } catch {
         // The same problems, named with the scopes' decoded names.
         this.#toObjects();
       }
     }
-    checkOtelExport(this.#objects!);
+    checkExport(this.#objects!);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { endpoint } from "../config/units.js";
-import { HttpListener } from "../receivers/http/server.js";
+import { HttpListener } from "../net/http-listener.js";
 
 export const healthConfigSchema = z.strictObject({
   /** `host:port` for the probes; 0.0.0.0 in Kubernetes so kubelet can reach it (it serves no data). */

@@ -1,7 +1,7 @@
 import { AggregatorRegistry, register } from "prom-client";
 import { z } from "zod";
 import { endpoint, flag } from "../config/units.js";
-import { HttpListener } from "../receivers/http/server.js";
+import { HttpListener } from "../net/http-listener.js";
 import { collectProcessMetrics } from "./metrics.js";
 
 export const metricsConfigSchema = z.strictObject({

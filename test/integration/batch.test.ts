@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basicAuth, TEST_KEYS } from "../support/daemon.js";
 import { startStack, type TestStack } from "../support/stack.js";
 
-/** The batch processor merges the same entity across requests into one object and one job. */
+/** A pipeline's `batch` merges the same entity across requests into one object and one job. */
 let stack: TestStack;
 
 beforeAll(async () => {
   stack = await startStack({
     configure: (yaml) =>
-      yaml.replace("  group: {}\n", "  group: {}\n  batch: { flush_at: 1000, flush_interval: 300ms }\n").replace("processors: [validate, auth, sort, group]", "processors: [validate, auth, sort, group, batch]"),
+      yaml.replace("      exporters: [s3, bullmq]\n", "      exporters: [s3, bullmq]\n      batch: { flush_at: 1000, flush_interval: 300ms }\n"),
   });
 });
 
@@ -25,7 +25,7 @@ async function post(batch: unknown[]) {
   expect(response.status).toBe(207);
 }
 
-describe("batch processor", () => {
+describe("pipeline batching", () => {
   it("turns a trace's create and update, sent in separate requests, into one object and one job each", async () => {
     await post([
       { id: "r1-trace", type: "trace-create", timestamp: "2026-01-01T00:00:01.000Z", body: { id: "bt", name: "first" } },

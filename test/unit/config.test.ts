@@ -192,16 +192,18 @@ service:
     ]);
   });
 
-  it("requires batch to be the last processor, with the spool on", () => {
-    const withBatch = (order: string, spool = "") =>
-      VALID.replace("  group: {}\n", "  group: {}\n  batch: {}\n").replace("processors: [validate, auth, sort, group]", `processors: [${order}]`).replace("service:\n", `service:\n${spool}`);
-    expect(() => loadConfigText(withBatch("validate, auth, group, batch"), { env: { SECRET: "x" } })).not.toThrow();
-    expect(problemsOf(withBatch("validate, auth, batch, group"), { SECRET: "x" }).map((problem) => problem.message)).toEqual([
-      "batch must be the last processor: it merges what the pipeline exports, after every other processor",
-    ]);
-    expect(problemsOf(withBatch("validate, auth, batch", "  spool: { enabled: false }\n"), { SECRET: "x" }).map((problem) => problem.message)).toEqual([
+  it("batches on the pipeline, with the spool on, and tells a config that still lists the batch processor where it went", () => {
+    const withBatch = (spool = "") =>
+      VALID.replace("      exporters: [s3, s3/archive, bullmq]\n", "      exporters: [s3, s3/archive, bullmq]\n      batch: { flush_at: 500, flush_interval: 2s }\n").replace("service:\n", `service:\n${spool}`);
+    const config = loadConfigText(withBatch(), { env: { SECRET: "x" } });
+    expect(config.pipelines[0]!.batch).toEqual({ flushAtEvents: 500, flushIntervalMs: 2000 });
+    expect(problemsOf(withBatch("  spool: { enabled: false }\n"), { SECRET: "x" }).map((problem) => problem.message)).toEqual([
       "batch needs the spool (service.spool.enabled): it merges requests after they are durable, so it never delays an answer",
     ]);
+    const moved =
+      "the batch processor was removed: batching belongs to where the pipeline exports now; drop it from the processors and set `batch: { flush_at, flush_interval }` on the pipeline (service.pipelines.<pipeline>.batch)";
+    const asProcessor = VALID.replace("  group: {}\n", "  group: {}\n  batch: {}\n").replace("processors: [validate, auth, sort, group]", "processors: [validate, auth, sort, group, batch]");
+    expect(problemsOf(asProcessor, { SECRET: "x" }).map((problem) => problem.message)).toEqual([moved, moved]);
   });
 
   it("requires a blob exporter before bullmq", () => {

@@ -26,6 +26,7 @@ import { InvalidDataError } from "../../src/pipeline/errors.js";
 import { jsonSchema, jsonSchemaReference } from "../../src/processors/validate/primitives.js";
 import { createIngestionEventSchema, validateIngestionEvent } from "../../src/processors/validate/schema.js";
 import { costDetails, costDetailsReference, usageDetails, usageDetailsReference } from "../../src/processors/validate/usage.js";
+import { checkOtelExport } from "../../src/processors/validate/otel-spans.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -313,7 +314,7 @@ describe("OTLP decoders", () => {
         expect(onStructure.spanCount).toBe(onObjects.spanCount);
         const refusal = (batch: SpanBatch) => {
           try {
-            batch.check();
+            batch.check(checkOtelExport);
             return undefined;
           } catch (error) {
             return `${(error as Error).constructor.name}: ${(error as Error).message}`;
@@ -569,6 +570,7 @@ describe("config loader", () => {
     "    events:",
     "      receivers: [otlp]",
     "      processors: [sample, batch]",
+    "      batch: { flush_at: 10 }",
     "      exporters: [s3]",
     "  - x",
     "key: ${env:NOPE}",

@@ -3,6 +3,7 @@ import type { EventBatch } from "../../pipeline/batch.js";
 import type { ProcessorFactory } from "../../pipeline/component.js";
 import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { validateIngestionEvent } from "./schema.js";
+import { checkOtelExport } from "./otel-spans.js";
 
 export const validateConfigSchema = z.strictObject({});
 
@@ -41,7 +42,7 @@ export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSch
       });
     },
     processSpans(batch: SpanBatch): void {
-      batch.check();
+      batch.check(checkOtelExport);
     },
   }),
 };

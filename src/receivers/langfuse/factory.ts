@@ -2,7 +2,7 @@ import { z } from "zod";
 import { byteSize, endpoint } from "../../config/units.js";
 import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
-import { HttpListener, httpServerFields } from "../http/server.js";
+import { HttpListener, httpServerFields } from "../../net/http-listener.js";
 import { handleOtlpTraces } from "../otlp/http-traces.js";
 import { VERSION } from "../../version.js";
 import { handleIngestion } from "./ingestion.js";

@@ -3,9 +3,9 @@ import { propagateHeadersSchema } from "../request-context.js";
 import { byteSize, durationMs, endpoint, integer, nullAsEmpty } from "../../config/units.js";
 import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
-import { HttpListener, httpServerFields } from "../http/server.js";
+import { HttpListener, httpServerFields } from "../../net/http-listener.js";
 import { OtlpGrpcServer } from "./grpc-server.js";
-import { tlsSchema } from "../tls.js";
+import { tlsSchema } from "../../net/tls.js";
 import { handleOtlpTraces } from "./http-traces.js";
 
 /** The OTLP specification recommends accepting at least 64 MiB after decompression. */

@@ -19,7 +19,7 @@ import { grpcPeerAddress, refuseUnsupportedIngestionVersion, requestContext } fr
 import { WideWindowServer } from "./grpc-flow-control.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
-import { grpcServerCredentials, type TlsConfig } from "../tls.js";
+import { grpcServerCredentials, type TlsConfig } from "../../net/tls.js";
 
 const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createSecureServer, type Server as SecureServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
-import { durationMs, endpoint, type Endpoint } from "../../config/units.js";
-import { readTlsFiles, tlsSchema, watchTlsFiles, type TlsConfig } from "../tls.js";
+import { durationMs, endpoint, type Endpoint } from "../config/units.js";
+import { readTlsFiles, tlsSchema, watchTlsFiles, type TlsConfig } from "./tls.js";
 
 /** Timeouts every HTTP listener has, so slow or idle clients cannot pin a small sidecar's sockets. */
 export const httpServerFields = {

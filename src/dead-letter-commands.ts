@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { ResolvedConfig } from "../config/resolve.js";
-import { runExporterChain } from "../pipeline/exporter-chain.js";
+import type { ResolvedConfig } from "./config/resolve.js";
+import { runExporterChain } from "./pipeline/exporter-chain.js";
 import { readdir } from "node:fs/promises";
-import { pipelineSpoolRoot, Service } from "../service.js";
-import { DeadLetters } from "./dead-letters.js";
+import { pipelineSpoolRoot, Service } from "./service.js";
+import { DeadLetters } from "./spool/dead-letters.js";
 
 export interface DeadLetterSummary {
   pipeline: string;
