@@ -11,8 +11,8 @@ FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     # A 32 MB young generation (Node's default is 16): fewer objects of in-flight requests promoted to
-    # the old generation. With the daemon's heap-growth limit, peak RSS stays ~250 MiB at full load in
-    # `npm run bench`; 64 gives ~20 % more events-path throughput at ~330 MiB (README, "Memory").
+    # the old generation. 64 trades memory for events-path throughput (docs/operations.md, "Memory";
+    # the measurements are in bench/results/).
     NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -28,7 +28,7 @@ EXPOSE 4317 4318 3000 8888 13133
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:13133/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # GC on the main thread only: each process has about one core (workers: auto is the CPU quota),
-# and V8's concurrent marking and sweeping threads competing with it for that core doubled the
-# latency tail in `npm run bench` (README, "Memory"). Not settable through NODE_OPTIONS.
+# and V8's concurrent marking and sweeping threads competing with it for that core lengthened the
+# latency tail in `npm run bench` (docs/operations.md, "Memory"). Not settable through NODE_OPTIONS.
 ENTRYPOINT ["tini", "--", "node", "--single-threaded-gc", "dist/src/cli.js"]
 CMD ["run", "--config", "/etc/langfuse-otel-receiver/pipeline.yaml"]

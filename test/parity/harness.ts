@@ -37,7 +37,7 @@
  *       }]
  *     },
  *     "protobufExpect": { … the same shape, replaces `expect` for the protobuf run … },
- *     "deliberateDifference": "why this daemon does not do what Langfuse does (README, Differences)",
+ *     "deliberateDifference": "why this daemon does not do what Langfuse does (docs/langfuse-compatibility.md, Differences from Langfuse)",
  *     "langfuseExpect": { … what Langfuse gives, kept for the record when the case is a deliberate difference … }
  *   }]
  * }
