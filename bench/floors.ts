@@ -26,7 +26,8 @@ import { s3ConfigSchema, s3ExporterFactory } from "../src/exporters/s3/factory.j
 import { decodeProtobufTraceRequest } from "../src/otlp/codec.js";
 import { transcodeTraceRequest } from "../src/otlp/protobuf-json.js";
 import { ExportTraceServiceRequest } from "../src/otlp/schema.js";
-import { parseComponentId, type EventsExporter } from "../src/pipeline/component.js";
+import { parseComponentId, type Exporter } from "../src/pipeline/component.js";
+import { metrics } from "../src/telemetry/metrics.js";
 import { ExportGroup, type ExportRequest } from "../src/pipeline/export.js";
 import { HELPER_CPU, PROJECT_ID, PUBLIC_KEY } from "./daemon.js";
 import { buildTemplates, freshRequest, SPANS_PER_REQUEST } from "./payload.js";
@@ -128,7 +129,7 @@ const FLOOR_CONTEXT: ExportRequest["context"] = {
 const putRate = (value: number) => `${Math.round(value).toLocaleString("en-US")} PUT/s`;
 
 /** CPU per PUT of a blob exporter's exportGroups, 100 groups per call, against the sink; and the connections it opened. */
-async function exporterPuts(exporter: EventsExporter, bodies: readonly Buffer[], connections: () => Promise<number>) {
+async function exporterPuts(exporter: Exporter, bodies: readonly Buffer[], connections: () => Promise<number>) {
   await exporter.start();
   const before = await connections();
   const measured = await measurePuts(settings.floorPuts, (count) =>
@@ -152,7 +153,7 @@ export async function s3Floors(): Promise<Floor[]> {
     // The daemon's exporter, configured as the daemon does it (keep-alive connection pool, 64 connections, no CRC32).
     const config = s3ConfigSchema.parse({ bucket: "langfuse", prefix: "events/", endpoint, force_path_style: true, access_key_id: "S3RVER", secret_access_key: "S3RVER" });
     const connections = async () => (await sink.ask<SinkStats>({ cmd: "stats" })).connections;
-    const own = await exporterPuts(s3ExporterFactory.create({ id: parseComponentId("s3")!, logger: pino({ level: "silent" }) }, config), bodies, connections);
+    const own = await exporterPuts(s3ExporterFactory.create({ id: parseComponentId("s3")!, logger: pino({ level: "silent" }), metrics }, config), bodies, connections);
 
     // A plain client with the SDK's defaults (its own keep-alive handler; CRC32 checksums on), and
     // the same without CRC32, as the daemon sends by default (checksum: when_required).
@@ -203,7 +204,7 @@ export async function azureFloors(): Promise<Floor[]> {
     const bodies = Array.from({ length: 100 }, (_, index) => groupBody(index));
     const connections = async () => (await sink.ask<SinkStats>({ cmd: "stats" })).connections;
     const config = azureBlobConfigSchema.parse({ container: "langfuse", prefix: "events/", endpoint, account_name: DEVELOPMENT_ACCOUNT, account_key: DEVELOPMENT_ACCOUNT_KEY });
-    const own = await exporterPuts(azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger: pino({ level: "silent" }) }, config), bodies, connections);
+    const own = await exporterPuts(azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger: pino({ level: "silent" }), metrics }, config), bodies, connections);
 
     const container = new BlobServiceClient(endpoint, new StorageSharedKeyCredential(DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY)).getContainerClient("langfuse");
     const connectionsBefore = await connections();

@@ -2,8 +2,9 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ResolvedConfig, SpoolConfig } from "./config/resolve.js";
 import type { ConversionOptions } from "./conversion/convert.js";
-import { requestBodyBudget } from "./pipeline/byte-budget.js";
-import type { Component, ComponentSettings, EventsExporter, Receiver } from "./pipeline/component.js";
+import { createBufferPools, type BufferPools } from "./pipeline/buffer-pool.js";
+import { ByteBudget } from "./pipeline/byte-budget.js";
+import type { Component, ComponentSettings, Exporter, ProcessorSettings, Receiver } from "./pipeline/component.js";
 import { EventsPipeline } from "./pipeline/events-pipeline.js";
 import type { SeenTraceStore } from "./pipeline/export.js";
 import type { NamedExporter } from "./pipeline/exporter-chain.js";
@@ -15,6 +16,7 @@ import type { SpoolOptions } from "./spool/spool.js";
 import { HealthServer } from "./telemetry/health.js";
 import { memoryGuard } from "./memory-guard.js";
 import { MetricsServer } from "./telemetry/metrics-server.js";
+import { metrics } from "./telemetry/metrics.js";
 
 export interface ServiceOptions {
   logger: Logger;
@@ -39,7 +41,11 @@ export interface ServiceOptions {
 export class Service {
   readonly receivers = new Map<string, Receiver>();
   readonly pipelines: Pipeline[] = [];
-  readonly exporters = new Map<string, EventsExporter>();
+  readonly exporters = new Map<string, Exporter>();
+  /** Owned here and handed to the receivers and pipelines that borrow from them. */
+  readonly buffers: BufferPools = createBufferPools();
+  /** Request bodies in flight, across every receiver of this process. */
+  readonly requestBudget: ByteBudget;
   /** Each pipeline's exporters in order, with their project routing. */
   readonly #pipelineExporters = new Map<string, NamedExporter[]>();
   readonly health: HealthServer;
@@ -47,7 +53,7 @@ export class Service {
   readonly #logger: Logger;
   readonly #shutdownTimeoutMs: number;
   #config: ResolvedConfig;
-  readonly #settingsFor: (kind: string, id: ComponentSettings["id"]) => ComponentSettings;
+  readonly #processorSettings: (pipeline: string, id: ComponentSettings["id"]) => ProcessorSettings;
   #state: "new" | "running" | "stopping" | "stopped" = "new";
 
   constructor(config: ResolvedConfig, options: ServiceOptions) {
@@ -62,8 +68,10 @@ export class Service {
     const settings = (kind: string, id: ComponentSettings["id"]): ComponentSettings => ({
       id,
       logger: options.logger.child({ component: `${kind}/${id.text}` }),
+      metrics,
     });
-    this.#settingsFor = settings;
+    this.#processorSettings = (pipeline, id) => ({ ...settings("processor", id), pipeline });
+    this.requestBudget = new ByteBudget(config.maxInflightRequestBytes);
 
     const used = (kind: "exporters" | "receivers") => new Set(config.pipelines.flatMap((pipeline) => pipeline[kind]));
     for (const name of used("exporters")) {
@@ -82,7 +90,7 @@ export class Service {
       const seenTraces: SeenTraceStore = exporters.find(({ exporter }) => exporter.seenTraceStore)?.exporter.seenTraceStore?.() ?? fallbackSeenTraces;
       const processors = pipeline.processors.map((name) => {
         const { id, factory, config: componentConfig } = config.processors.get(name)!;
-        return { id: name, processor: factory.create(settings("processor", id), componentConfig as never) };
+        return { id: name, processor: factory.create(this.#processorSettings(pipeline.id, id), componentConfig as never) };
       });
       const parts = {
         id: pipeline.id,
@@ -93,6 +101,7 @@ export class Service {
           ? { ...spoolOptions(config.spool, pipeline.id, options.worker?.index ?? 0), batch: pipeline.batch, pipeline: pipeline.id }
           : undefined,
         worker: options.worker ?? { index: 0, count: 1 },
+        buffers: this.buffers,
       };
       const built: Pipeline = pipeline.type === "otel" ? new OtelPipeline(parts) : new EventsPipeline({ ...parts, seenTraces, conversion: options.conversion });
       this.pipelines.push(built);
@@ -103,11 +112,11 @@ export class Service {
       }
     }
 
-    requestBodyBudget.setLimit(config.maxInflightRequestBytes);
     const admitProcess = memoryGuard(config.memoryLimitBytes, options.residentBytes ?? process.memoryUsage.rss);
     for (const [name, consumers] of consumersByReceiver) {
       const { id, factory, config: componentConfig } = config.receivers.get(name)!;
-      this.receivers.set(name, factory.create(settings("receiver", id), componentConfig as never, new FanoutConsumer(consumers, admitProcess)));
+      const receiverSettings = { ...settings("receiver", id), buffers: this.buffers, requestBudget: this.requestBudget };
+      this.receivers.set(name, factory.create(receiverSettings, componentConfig as never, new FanoutConsumer(consumers, admitProcess)));
     }
   }
 
@@ -167,7 +176,7 @@ export class Service {
       if (wanted === undefined) continue;
       const processors = wanted.processors.map((name) => {
         const { id, factory, config: componentConfig } = next.processors.get(name)!;
-        return { id: name, processor: factory.create(this.#settingsFor("processor", id), componentConfig as never) };
+        return { id: name, processor: factory.create(this.#processorSettings(pipeline.id, id), componentConfig as never) };
       });
       await pipeline.replaceProcessors(processors);
     }

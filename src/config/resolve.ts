@@ -4,6 +4,7 @@ import { DEFAULT_INFLIGHT_REQUEST_BYTES } from "../pipeline/byte-budget.js";
 import type { ComponentRegistry } from "../components.js";
 import {
   parseComponentId,
+  PIPELINE_CARRIES,
   PIPELINE_TYPES,
   type ComponentId,
   type ExporterFactory,
@@ -205,18 +206,27 @@ const CAPABILITY_PROVIDER: Record<ProcessorCapability, { processor: string; why:
   },
 };
 
-/** Processors and exporters that cannot work on what this pipeline type carries. */
+/**
+ * Processors and exporters that have no function for what this pipeline type carries. For an
+ * exporter, the message names the exporters of the same role that do.
+ */
 function checkPipelineType(
   pipeline: ResolvedPipeline,
   kind: "processors" | "exporters",
   components: ReadonlyMap<string, ResolvedComponent<ProcessorFactory | ExporterFactory>>,
+  registry: ComponentRegistry,
   problems: ConfigProblem[],
 ): void {
   pipeline[kind].forEach((reference, index) => {
-    const reason = components.get(reference)?.factory.unsupportedIn?.[pipeline.type];
-    if (reason !== undefined) {
-      problems.push({ path: ["service", "pipelines", pipeline.id, kind, index], message: `${reference} cannot be used in an ${pipeline.type} pipeline: ${reason}` });
+    const factory = components.get(reference)?.factory;
+    if (factory === undefined || factory.pipelineTypes.includes(pipeline.type)) return;
+    const where = factory.pipelineTypes.map((type) => `${type} pipelines (${PIPELINE_CARRIES[type]})`).join(" and ");
+    let message = `${reference} cannot be used in an ${pipeline.type} pipeline, which carries ${PIPELINE_CARRIES[pipeline.type]}: it works in ${where} only`;
+    if (factory.kind === "exporter") {
+      const instead = [...registry.exporters.values()].filter((other) => other.role === factory.role && other.pipelineTypes.includes(pipeline.type)).map((other) => other.type);
+      if (instead.length > 0) message += `; ${factory.role} exporters for ${pipeline.type} pipelines: ${instead.join(", ")}`;
     }
+    problems.push({ path: ["service", "pipelines", pipeline.id, kind, index], message });
   });
 }
 
@@ -334,8 +344,8 @@ export function resolveConfig(raw: unknown, registry: ComponentRegistry): { conf
     checkReferences(pipelineId, "receivers", pipeline.receivers, receivers, root.data.receivers, problems);
     checkReferences(pipelineId, "processors", pipeline.processors, processors, root.data.processors, problems);
     checkReferences(pipelineId, "exporters", pipeline.exporters, exporters, root.data.exporters, problems);
-    checkPipelineType(pipeline, "processors", processors, problems);
-    checkPipelineType(pipeline, "exporters", exporters, problems);
+    checkPipelineType(pipeline, "processors", processors, registry, problems);
+    checkPipelineType(pipeline, "exporters", exporters, registry, problems);
     // Order rules only make sense once every listed component is known and valid.
     if (pipeline.processors.every((name) => processors.has(name))) {
       checkProcessorOrder(pipeline, processors, problems);

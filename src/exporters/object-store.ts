@@ -1,5 +1,5 @@
 import { durationMs, integer } from "../config/units.js";
-import type { EventsExporter } from "../pipeline/component.js";
+import type { ExporterInstance } from "../pipeline/define-exporter.js";
 import { ConcurrencyLimiter, forEachBounded } from "../pipeline/concurrency.js";
 import { PermanentError, RetryableError } from "../pipeline/errors.js";
 import type { ExportFailure, ExportRequest } from "../pipeline/export.js";
@@ -30,8 +30,7 @@ export interface ObjectStoreConfig {
  * tried `max_attempts` times when the store's failure may pass; what still fails is returned,
  * classified, for the spool to retry or dead-letter. A store supplies its PUT and its errors.
  */
-export abstract class ObjectStoreExporter<Config extends ObjectStoreConfig> implements EventsExporter {
-  readonly role = "blob";
+export abstract class ObjectStoreExporter<Config extends ObjectStoreConfig> implements ExporterInstance {
   /**
    * One PUT per connection the store's pool may open: more would only wait in the pool, already
    * signed, and signing them all in one go would hold the event loop.

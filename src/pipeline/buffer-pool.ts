@@ -123,23 +123,29 @@ export class BufferPool {
 }
 
 /**
- * The daemon's pool for OTLP/HTTP protobuf bodies: bodies of 64 KB to 8 MB (an SDK batch of a few
- * hundred LLM spans is 0.5-2 MB), at most 16 MB kept, enough for the requests that one process
- * works on at once at full load.
+ * The daemon's pools, owned by the pipeline core: the service makes one set and hands it to the
+ * receivers (in their settings) and to the pipelines; nothing reaches them as a global.
  */
-export const otlpBodyPool = new BufferPool({ minBytes: GRANULE, maxBytes: 8 * 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 });
+export interface BufferPools {
+  /**
+   * OTLP/HTTP protobuf bodies: 64 KB to 8 MB (an SDK batch of a few hundred LLM spans is 0.5-2
+   * MB), at most 16 MB kept, enough for the requests that one process works on at once.
+   */
+  readonly otlpBodies: BufferPool;
+  /**
+   * The raw path's stored JSON: the transcoder's output (about 1.3-1.4x the protobuf body), and
+   * OTLP/JSON bodies, which the raw path stores as received. A buffer lives until the request's
+   * data is exported: the export group that holds it gives it back (ExportGroup.releaseBody) from
+   * the spool (once its record is acknowledged, or written to disk and not kept in memory) and
+   * after a direct export. A body that no pipeline stores (the events path decodes it) is left to
+   * the GC. Other buffers given to it are ignored.
+   */
+  readonly storedJson: BufferPool;
+}
 
-/**
- * The raw path's stored JSON: the transcoder's output (about 1.3-1.4x the protobuf body), and
- * OTLP/JSON bodies, which the raw path stores as received. Its buffers live until the request's
- * data is exported: `releaseStoredBodies` gives them back from the spool (once a record is
- * acknowledged, or written to disk and not kept in memory) and after a direct export. A body that
- * no pipeline stores (the events path decodes it) is never given back and is left to the GC.
- * Other buffers given to it are ignored.
- */
-export const storedJsonPool = new BufferPool({ minBytes: GRANULE, maxBytes: 16 * 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 });
-
-/** Gives the groups' bodies back to `storedJsonPool`; only for groups nothing exports or writes any more. */
-export function releaseStoredBodies(groups: Iterable<{ readonly body: Buffer }>): void {
-  for (const group of groups) storedJsonPool.give(group.body);
+export function createBufferPools(): BufferPools {
+  return {
+    otlpBodies: new BufferPool({ minBytes: GRANULE, maxBytes: 8 * 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 }),
+    storedJson: new BufferPool({ minBytes: GRANULE, maxBytes: 16 * 1024 * 1024, maxFreeBytes: 16 * 1024 * 1024 }),
+  };
 }

@@ -109,5 +109,3 @@ export class BudgetLease {
 /** `service.max_inflight_request_bytes` when the configuration does not set it. */
 export const DEFAULT_INFLIGHT_REQUEST_BYTES = 128 * 1024 * 1024;
 
-/** The process's budget for request bodies; the service sets its limit from the configuration. */
-export const requestBodyBudget = new ByteBudget(DEFAULT_INFLIGHT_REQUEST_BYTES);

@@ -4,6 +4,9 @@ import type { EventBatch } from "./batch.js";
 import type { SpanBatch } from "./span-batch.js";
 import type { PayloadConsumer, RequestContext } from "./payload.js";
 import type { ExportRequest, ExportFailure, SeenTraceStore } from "./export.js";
+import type { BufferPools } from "./buffer-pool.js";
+import type { ByteBudget } from "./byte-budget.js";
+import type { DaemonMetrics } from "../telemetry/metrics.js";
 
 /**
  * The component model, after the OpenTelemetry Collector's: every receiver, processor and exporter
@@ -28,10 +31,21 @@ export type PipelineType = "events" | "otel";
 export const PIPELINE_TYPES: readonly PipelineType[] = ["events", "otel"];
 
 /**
- * Where a processor or exporter cannot go, with the reason shown to the user. Absent: it works in
- * every pipeline type.
+ * The pipeline types a component definition has a function for: `events` for converted Langfuse
+ * events, `spans` for raw OTLP spans (otel pipelines). Nothing else decides where it may go.
  */
-export type UnsupportedPipelines = Partial<Record<PipelineType, string>>;
+export function pipelineTypesOf(definition: { events?: unknown; spans?: unknown }): PipelineType[] {
+  const types: PipelineType[] = [];
+  if (definition.events) types.push("events");
+  if (definition.spans) types.push("otel");
+  return types;
+}
+
+/** What each pipeline type carries, for messages about components that cannot work on it. */
+export const PIPELINE_CARRIES: Record<PipelineType, string> = {
+  events: "Langfuse ingestion events",
+  otel: "raw OTLP resource spans",
+};
 
 /** `type` or `type/name`, as written in the config. */
 export interface ComponentId {
@@ -46,9 +60,25 @@ export function parseComponentId(text: string): ComponentId | undefined {
   return { type: match[1]!, name: match[2], text };
 }
 
+/**
+ * What the service hands every component: who it is, where it logs, and the daemon's metrics (a
+ * component counts through these, never through a module-level global).
+ */
 export interface ComponentSettings {
   id: ComponentId;
   logger: Logger;
+  metrics: DaemonMetrics;
+}
+
+/** A processor belongs to one pipeline: its counts carry the pipeline's id. */
+export interface ProcessorSettings extends ComponentSettings {
+  pipeline: string;
+}
+
+/** Receivers read request bodies into the core's buffer pools, within the core's request budget. */
+export interface ReceiverSettings extends ComponentSettings {
+  buffers: BufferPools;
+  requestBudget: ByteBudget;
 }
 
 interface FactoryBase<Schema extends z.ZodType> {
@@ -64,7 +94,7 @@ export interface Receiver extends Component {
 
 export interface ReceiverFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
   readonly kind: "receiver";
-  create(settings: ComponentSettings, config: z.output<Schema>, consumer: PayloadConsumer): Receiver;
+  create(settings: ReceiverSettings, config: z.output<Schema>, consumer: PayloadConsumer): Receiver;
 }
 
 /**
@@ -73,16 +103,17 @@ export interface ReceiverFactory<Schema extends z.ZodType = z.ZodType> extends F
  */
 export type ProcessorCapability = "validated_events" | "project_scope";
 
-export interface EventsProcessor extends Component {
+/** A processor instance, as defineProcessor builds it (src/pipeline/define-processor.ts). */
+export interface Processor extends Component {
   /**
    * For processors that decide who may send (`auth`): refuses a request from its context alone,
    * before its body is read. The same check runs again in `process`/`processSpans`, which set the scope.
    */
   authenticate?(context: RequestContext): Promise<void>;
-  /** Works on converted events (events pipelines). */
-  process(batch: EventBatch): void | Promise<void>;
-  /** Works on raw spans (otel pipelines); present exactly when the factory does not list `otel` as unsupported. */
-  processSpans?(batch: SpanBatch): void | Promise<void>;
+  /** Works on converted events (events pipelines); counts what passed and what left. */
+  process(batch: EventBatch): Promise<void>;
+  /** Works on raw spans (otel pipelines); counts what passed and what left. */
+  processSpans(batch: SpanBatch): Promise<void>;
 }
 
 export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
@@ -90,8 +121,9 @@ export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends 
   readonly provides: readonly ProcessorCapability[];
   /** Capabilities that an earlier processor must provide, with the reason shown to the user. */
   readonly requires: ReadonlyArray<{ capability: ProcessorCapability; reason: string }>;
-  readonly unsupportedIn?: UnsupportedPipelines;
-  create(settings: ComponentSettings, config: z.output<Schema>): EventsProcessor;
+  /** The pipeline types it has a function for, and so the only ones it may be listed in. */
+  readonly pipelineTypes: readonly PipelineType[];
+  create(settings: ProcessorSettings, config: z.output<Schema>): Processor;
 }
 
 /**
@@ -100,7 +132,8 @@ export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends 
  */
 export type ExporterRole = "blob" | "queue";
 
-export interface EventsExporter extends Component {
+/** An exporter instance, as defineExporter builds it (src/pipeline/define-exporter.ts). */
+export interface Exporter extends Component {
   readonly role: ExporterRole;
   /** Exports every group it can; returns the groups that failed. Never rejects for a single group. */
   exportGroups(request: ExportRequest): Promise<ExportFailure[]>;
@@ -113,8 +146,9 @@ export interface EventsExporter extends Component {
 export interface ExporterFactory<Schema extends z.ZodType = z.ZodType> extends FactoryBase<Schema> {
   readonly kind: "exporter";
   readonly role: ExporterRole;
-  readonly unsupportedIn?: UnsupportedPipelines;
-  create(settings: ComponentSettings, config: z.output<Schema>): EventsExporter;
+  /** The pipeline types it has a function for, and so the only ones it may be listed in. */
+  readonly pipelineTypes: readonly PipelineType[];
+  create(settings: ComponentSettings, config: z.output<Schema>): Exporter;
 }
 
 export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory;

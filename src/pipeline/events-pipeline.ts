@@ -38,11 +38,7 @@ export class EventsPipeline extends PipelineBase {
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
 
-    for (const { id, processor } of this.processors) {
-      const before = { events: batch.eventCount, rejections: batch.rejections.length, drops: new Map(batch.drops) };
-      await processor.process(batch);
-      this.#countProcessor(id, batch, before);
-    }
+    for (const { processor } of this.processors) await processor.process(batch);
 
     // Langfuse counts a request's events once its credentials are accepted, valid or not.
     metrics.langfuseIngestionEvents.inc({ source: context.source }, records.length);
@@ -62,20 +58,6 @@ export class EventsPipeline extends PipelineBase {
       throw error;
     }
     return { itemCount, rejections: batch.rejections, ignored: batch.ignored, projectId: scope.projectId };
-  }
-
-  /** What one processor passed on and what it dropped, by reason. */
-  #countProcessor(processor: string, batch: EventBatch, before: { events: number; rejections: number; drops: Map<string, number> }): void {
-    const pipeline = this.id;
-    const passed = batch.eventCount;
-    metrics.processorEvents.inc({ pipeline, processor, outcome: "passed", reason: "" }, passed);
-    for (const rejection of batch.rejections.slice(before.rejections)) {
-      metrics.processorEvents.inc({ pipeline, processor, outcome: "dropped", reason: rejection.status === 401 ? "auth" : "validation" });
-    }
-    for (const [reason, count] of batch.drops) {
-      const delta = count - (before.drops.get(reason) ?? 0);
-      if (delta > 0) metrics.processorEvents.inc({ pipeline, processor, outcome: "dropped", reason: reason === "sampled" ? "sampling" : reason }, delta);
-    }
   }
 
   async #toRecords(payload: TracePayload): Promise<{ records: EventRecord[]; itemCount: number; rejections: ItemRejection[] }> {

@@ -22,6 +22,8 @@ export type GroupKind = EntityType | "otel";
 export class ExportGroup {
   /** Set by each blob exporter that stored the group; queue exporters use the latest one. */
   blob: BlobRef | undefined;
+  /** The pool the body was borrowed from, if any: the one place that decides when it goes back. */
+  #bodyPool: BodyPool | undefined;
 
   constructor(
     readonly entityType: GroupKind,
@@ -39,9 +41,24 @@ export class ExportGroup {
     readonly receivedAt: number = 0,
   ) {}
 
-  /** A request's resource spans (their JSON text) as one object named by a fresh uuid, as Langfuse's web container stores them. */
-  static fromResourceSpansJson(json: Buffer, spanCount: number, receivedAt: number): ExportGroup {
-    return new ExportGroup("otel", "", randomUUID(), "", json, spanCount, receivedAt);
+  /**
+   * A request's resource spans (their JSON text) as one object named by a fresh uuid, as
+   * Langfuse's web container stores them. With `pool`, the text may be borrowed from it; the group
+   * gives it back when `releaseBody` is called.
+   */
+  static fromResourceSpansJson(json: Buffer, spanCount: number, receivedAt: number, pool?: BodyPool): ExportGroup {
+    const group = new ExportGroup("otel", "", randomUUID(), "", json, spanCount, receivedAt);
+    group.#bodyPool = pool;
+    return group;
+  }
+
+  /**
+   * Gives a borrowed body back to its pool; call once nothing reads it any more (every exporter
+   * and the spool's writes have settled). Safe to call twice, and for bodies that were not borrowed.
+   */
+  releaseBody(): void {
+    this.#bodyPool?.give(this.body);
+    this.#bodyPool = undefined;
   }
 
   /** The object's key under a blob exporter's prefix; the same on every export attempt of this group. */
@@ -54,6 +71,16 @@ export class ExportGroup {
     const first = events[0]!;
     return new ExportGroup(entityType, eventBodyId, first.id, first.type, Buffer.from(JSON.stringify(events), "utf8"), events.length);
   }
+}
+
+/** Where a group's body may come from (src/pipeline/buffer-pool.ts): it takes back only what it lent. */
+export interface BodyPool {
+  give(buffer: Buffer): void;
+}
+
+/** Gives the groups' borrowed bodies back; only for groups nothing exports or writes any more. */
+export function releaseBodies(groups: Iterable<ExportGroup>): void {
+  for (const group of groups) group.releaseBody();
 }
 
 export interface ExportRequest {

@@ -1,6 +1,6 @@
 import { entityTypeOf } from "../model/events.js";
 import type { EventBatch } from "./batch.js";
-import type { EventsExporter } from "./component.js";
+import type { Exporter } from "./component.js";
 import { PermanentError, RetryableError, isPipelineError } from "./errors.js";
 import { ExportGroup, type ExportFailure, type ExportRequest } from "./export.js";
 import { Pacer } from "./pacing.js";
@@ -34,7 +34,7 @@ export async function prepareExportGroups(batch: EventBatch): Promise<ExportGrou
 
 export interface NamedExporter {
   id: string;
-  exporter: EventsExporter;
+  exporter: Exporter;
   /** Only these projects go through this exporter (the `projects` setting); undefined: all. */
   projects?: ReadonlySet<string>;
 }

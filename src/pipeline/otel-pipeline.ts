@@ -4,7 +4,6 @@ import type { ConsumeResult, ProjectScope, RequestContext, TracePayload } from "
 import { PipelineBase } from "./pipeline.js";
 import { SpanBatch } from "./span-batch.js";
 import { Pacer } from "./pacing.js";
-import { metrics } from "../telemetry/metrics.js";
 
 /**
  * An `otel` pipeline: what Langfuse's web container does for OTLP since v3.108. The request's
@@ -26,13 +25,10 @@ export class OtelPipeline extends PipelineBase {
     // A very large OTLP/JSON body is parsed span by span, so the daemon keeps answering meanwhile.
     const pacer = new Pacer();
     await payload.request.parseStructurePaced(() => pacer.step());
-    const batch = new SpanBatch(context, payload.request);
+    const pool = this.parts.buffers?.storedJson;
+    const batch = new SpanBatch(context, payload.request, pool);
     const itemCount = batch.spanCount + batch.rejections.length;
-    for (const { id, processor } of this.processors) {
-      const drops = new Map(batch.drops);
-      await processor.processSpans!(batch);
-      this.#countProcessor(id, batch, drops);
-    }
+    for (const { processor } of this.processors) await processor.processSpans(batch);
     const scope = context.scope;
     if (scope === undefined) {
       // The pipeline builder refuses chains without auth; reaching this is a bug, not bad input.
@@ -40,7 +36,7 @@ export class OtelPipeline extends PipelineBase {
     }
     const spanCount = batch.spanCount;
     if (spanCount > 0) {
-      const group = ExportGroup.fromResourceSpansJson(batch.serialise(), spanCount, Date.now());
+      const group = ExportGroup.fromResourceSpansJson(batch.serialise(), spanCount, Date.now(), pool);
       try {
         await this.deliver(context as RequestContext & { scope: ProjectScope }, [group]);
       } catch (error) {
@@ -49,14 +45,5 @@ export class OtelPipeline extends PipelineBase {
       }
     }
     return { itemCount, rejections: batch.rejections, ignored: new Set(), projectId: scope.projectId };
-  }
-
-  #countProcessor(processor: string, batch: SpanBatch, before: ReadonlyMap<string, number>): void {
-    const pipeline = this.id;
-    metrics.processorEvents.inc({ pipeline, processor, outcome: "passed", reason: "" }, batch.spanCount);
-    for (const [reason, count] of batch.drops) {
-      const delta = count - (before.get(reason) ?? 0);
-      if (delta > 0) metrics.processorEvents.inc({ pipeline, processor, outcome: "dropped", reason: reason === "sampled" ? "sampling" : reason }, delta);
-    }
   }
 }

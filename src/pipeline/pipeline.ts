@@ -2,15 +2,15 @@ import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
-import type { Component, EventsProcessor, PipelineType } from "./component.js";
-import { releaseStoredBodies } from "./buffer-pool.js";
-import type { ExportGroup } from "./export.js";
+import type { Component, PipelineType, Processor } from "./component.js";
+import type { BufferPools } from "./buffer-pool.js";
+import { releaseBodies, type ExportGroup } from "./export.js";
 import { runExporterChain, summariseFailures, type NamedExporter } from "./exporter-chain.js";
 import type { PayloadConsumer, ProjectScope, RequestContext } from "./payload.js";
 
 export interface NamedProcessor {
   id: string;
-  processor: EventsProcessor;
+  processor: Processor;
 }
 
 export interface PipelineParts {
@@ -20,6 +20,8 @@ export interface PipelineParts {
   logger: Logger;
   /** With a spool, requests are acknowledged once durable on disk and exported in the background. */
   spool?: SpoolOptions;
+  /** The daemon's buffer pools: the raw path borrows the text it stores from `storedJson`. */
+  buffers?: BufferPools;
   worker?: { index: number; count: number };
 }
 
@@ -154,7 +156,7 @@ export abstract class PipelineBase implements Pipeline {
     }
     const failures = await runExporterChain({ context, groups }, this.parts.exporters);
     // Every exporter has settled: nothing reads the bodies any more.
-    releaseStoredBodies(groups);
+    releaseBodies(groups);
     if (failures.length > 0) throw summariseFailures(failures, groups.length);
   }
 }

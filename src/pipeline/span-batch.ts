@@ -1,6 +1,6 @@
 import { decodeProtobufTraceRequest } from "../otlp/codec.js";
 import { transcodeTraceRequest, type TranscodedRequest } from "../otlp/protobuf-json.js";
-import { storedJsonPool } from "./buffer-pool.js";
+import type { BufferPool } from "./buffer-pool.js";
 import type { OtlpTraceRequest } from "../otlp/trace-request.js";
 import type { DropReason } from "./batch.js";
 import type { ItemRejection, RequestContext } from "./payload.js";
@@ -34,6 +34,8 @@ export class SpanBatch {
   constructor(
     readonly context: RequestContext,
     request: OtlpTraceRequest,
+    /** Where the transcoded text is borrowed from (the daemon's stored-JSON pool); none: not pooled. */
+    private readonly pool?: BufferPool,
   ) {
     this.#read(request);
     this.#refuseTooDeep();
@@ -42,7 +44,7 @@ export class SpanBatch {
   #read(request: OtlpTraceRequest): void {
     if (request.protobuf !== undefined) {
       try {
-        const transcoded = transcodeTraceRequest(request.protobuf, undefined, storedJsonPool);
+        const transcoded = transcodeTraceRequest(request.protobuf, undefined, this.pool);
         this.#protobuf = { bytes: request.protobuf, transcoded, kept: undefined, keptCount: transcoded.spans.length };
         return;
       } catch {
@@ -156,8 +158,8 @@ export class SpanBatch {
 
   /**
    * The JSON text to store: the array of the resource spans that are left. A transcoded text it
-   * returns is borrowed from `storedJsonPool` and belongs from then on to whoever stores it
-   * (releaseStoredBodies); the batch never gives that one back itself.
+   * returns is borrowed from the pool and belongs from then on to whoever stores it (the export
+   * group made of it gives it back); the batch never gives that one back itself.
    */
   serialise(): Buffer {
     const protobuf = this.#protobuf;
@@ -165,14 +167,14 @@ export class SpanBatch {
       if (protobuf.kept !== undefined) {
         let index = 0;
         const kept = protobuf.kept;
-        const json = transcodeTraceRequest(protobuf.bytes, () => kept[index++]!, storedJsonPool).json;
+        const json = transcodeTraceRequest(protobuf.bytes, () => kept[index++]!, this.pool).json;
         // The earlier text holds spans dropped since; unless it was handed on, nothing else has it.
-        if (protobuf.transcoded.json !== this.#handedOver) storedJsonPool.give(protobuf.transcoded.json);
+        if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
         protobuf.transcoded = { json, spans: protobuf.transcoded.spans };
       }
       return (this.#handedOver = protobuf.transcoded.json);
     }
-    // A received body may be borrowed from storedJsonPool; only this pipeline holds it (the fanout
+    // A received body may be borrowed from the stored-JSON pool; only this pipeline holds it (the fanout
     // gives every other pipeline a copy), and the record that stores it gives it back.
     if (this.#receivedJson !== undefined) return this.#receivedJson;
     try {
@@ -207,7 +209,7 @@ export class SpanBatch {
     if (!protobuf) return;
     this.#protobuf = undefined;
     // Unless serialise() handed it on, nothing else has the transcoded text.
-    if (protobuf.transcoded.json !== this.#handedOver) storedJsonPool.give(protobuf.transcoded.json);
+    if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
     this.#objects = decodeProtobufTraceRequest(protobuf.bytes);
     if (protobuf.kept) {
       let index = 0;

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { metrics } from "../telemetry/metrics.js";
+import type { DaemonMetrics } from "../telemetry/metrics.js";
 import type { EdgeStatus } from "./edge-status.js";
 import type { ConsumeResult } from "../pipeline/payload.js";
 
@@ -8,7 +8,7 @@ import type { ConsumeResult } from "../pipeline/payload.js";
  * context: receiver, transport, project, sizes and outcome. Never headers or payload content.
  */
 export function recordRequest(
-  logger: Logger,
+  { logger, metrics }: { logger: Logger; metrics: DaemonMetrics },
   receiver: string,
   transport: "http" | "grpc",
   item: "spans" | "events",

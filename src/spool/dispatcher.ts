@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { isPermanentFailure, runExporterChain, type ChainFailure, type NamedExporter } from "../pipeline/exporter-chain.js";
 import type { DeadLetters } from "./dead-letters.js";
 import { mergeRecords } from "./merge.js";
-import { releaseStoredBodies } from "../pipeline/buffer-pool.js";
+import { releaseBodies } from "../pipeline/export.js";
 import { forEachBounded } from "../pipeline/concurrency.js";
 import { metrics } from "../telemetry/metrics.js";
 import { decodeRecord, type ExportContext, type SpoolRecord } from "./record-codec.js";
@@ -270,7 +270,7 @@ export class Dispatcher {
  * dead-letter write has settled by then. Records read back from disk hold no pooled buffers.
  */
 function releaseRecords(records: readonly SpoolRecord[]): void {
-  for (const record of records) releaseStoredBodies(record.groups);
+  for (const record of records) releaseBodies(record.groups);
 }
 
 /** Exponential backoff with ±50 % jitter, so many records do not retry in lockstep. */

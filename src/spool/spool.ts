@@ -7,7 +7,7 @@ import { DeadLetters } from "./dead-letters.js";
 import { Dispatcher, type BatchPolicy, type RetryPolicy, type SpoolEntry } from "./dispatcher.js";
 import { encodeRecord, type SpoolRecord } from "./record-codec.js";
 import { SegmentLog } from "./segment-log.js";
-import { releaseStoredBodies } from "../pipeline/buffer-pool.js";
+import { releaseBodies } from "../pipeline/export.js";
 import { slicesOf } from "../pipeline/concurrency.js";
 import { nextTurn } from "../pipeline/pacing.js";
 import { metrics } from "../telemetry/metrics.js";
@@ -150,7 +150,7 @@ export class Spool {
       this.#inMemoryBytes += location.length;
     } else {
       // Written and synced: the export reads the record back from disk.
-      releaseStoredBodies(record.groups);
+      releaseBodies(record.groups);
     }
     this.#dispatcher.enqueue(entry);
   }

@@ -37,6 +37,9 @@ function histogram<L extends string>(name: string, help: string, labelNames: rea
   return (register.getSingleMetric(PREFIX + name) as Histogram<L> | undefined) ?? new Histogram({ name: PREFIX + name, help, labelNames, buckets });
 }
 
+/** The metrics components count through; handed to them in their settings. */
+export type DaemonMetrics = typeof metrics;
+
 export const metrics = {
   receiverRequests: counter("receiver_requests_total", "Requests by receiver, transport and outcome (accepted, refused: the client's fault or overload, failed: ours or a backend's).", [
     "receiver",

@@ -9,7 +9,8 @@ import { convertResourceSpans } from "../conversion/convert.js";
 import type { IngestionEvent } from "../model/events.js";
 import { EventBatch, type EventRecord } from "../pipeline/batch.js";
 import { isPipelineError } from "../pipeline/errors.js";
-import type { EventsProcessor } from "../pipeline/component.js";
+import type { Processor } from "../pipeline/component.js";
+import { metrics } from "../telemetry/metrics.js";
 import type { RequestContext } from "../pipeline/payload.js";
 import { SpanBatch } from "../pipeline/span-batch.js";
 import { OtlpTraceRequest } from "../otlp/trace-request.js";
@@ -95,11 +96,11 @@ export async function runPipelineTests(testFile: string, configOverride?: string
 
   const logger = pino({ level: "silent" });
   /** Runs the named processors in order; returns the error that refused the request, if one did. */
-  const runProcessors = async (names: readonly string[], run: (processor: EventsProcessor) => void | Promise<void>): Promise<Error | undefined> => {
+  const runProcessors = async (pipelineId: string, names: readonly string[], run: (processor: Processor) => void | Promise<void>): Promise<Error | undefined> => {
     try {
       for (const name of names) {
         const { id, factory, config: processorConfig } = config.processors.get(name)!;
-        const processor = factory.create({ id, logger }, processorConfig as never);
+        const processor = factory.create({ id, logger, metrics, pipeline: pipelineId }, processorConfig as never);
         await processor.start();
         try {
           await run(processor);
@@ -131,7 +132,7 @@ export async function runPipelineTests(testFile: string, configOverride?: string
       else if (testCase.expect.events || testCase.expect.rejected) found.push("expect.events and expect.rejected apply to events pipelines; an otel pipeline passes spans, checked with expect.count");
       else {
         const batch = new SpanBatch(context, OtlpTraceRequest.fromObjects(structuredClone(testCase.input.otlp.resourceSpans)));
-        const refusal = await runProcessors(chosen, (processor) => processor.processSpans!(batch));
+        const refusal = await runProcessors(pipeline.id, chosen, (processor) => processor.processSpans(batch));
         checkRefusal(refusal, testCase.expect.refused, found);
         if (refusal === undefined && testCase.expect.count !== undefined && batch.spanCount !== testCase.expect.count) found.push(`expected ${testCase.expect.count} spans, got ${batch.spanCount}`);
       }
@@ -149,7 +150,7 @@ export async function runPipelineTests(testFile: string, configOverride?: string
     }
     const batch = new EventBatch(context, records);
     batch.rejections.push(...rejections);
-    const refusal = await runProcessors(chosen, (processor) => processor.process(batch));
+    const refusal = await runProcessors(pipeline.id, chosen, (processor) => processor.process(batch));
     checkRefusal(refusal, testCase.expect.refused, found);
     if (refusal !== undefined) {
       outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });

@@ -15,6 +15,7 @@ import { resourceSpans, span, toJson, toProtobuf } from "../support/otlp.js";
 import { freePort, waitFor } from "../support/redis-server.js";
 import { testRedis, type TestRedis } from "../support/redis.js";
 import { startS3, type TestS3 } from "../support/s3.js";
+import { metrics } from "../../src/telemetry/metrics.js";
 
 /**
  * The azure_blob exporter against a real Azure Storage server (Azurite), next to the s3 exporter in
@@ -140,7 +141,7 @@ describe("azure_blob on Azurite", () => {
 async function exporterWith(config: Record<string, unknown>) {
   const lines: Array<{ level: number; msg: string; reason?: string }> = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const exporter = azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger }, azureBlobConfigSchema.parse({ container: "langfuse", prefix: "events/", max_attempts: 1, ...config }));
+  const exporter = azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger, metrics }, azureBlobConfigSchema.parse({ container: "langfuse", prefix: "events/", max_attempts: 1, ...config }));
   await exporter.start();
   const said = async (pattern: RegExp) => {
     await waitFor(() => lines.some((line) => pattern.test(line.msg)), 10_000, `a log line ${pattern}`);

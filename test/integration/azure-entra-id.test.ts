@@ -18,6 +18,7 @@ import { AckingClient, checkDelivery } from "../support/delivery.js";
 import { ENTRA_HOST, startFakeEntraId, storageToken } from "../support/fake-entra-id.js";
 import { freePort, waitFor } from "../support/redis-server.js";
 import { testRedis, type TestRedis } from "../support/redis.js";
+import { metrics } from "../../src/telemetry/metrics.js";
 
 /**
  * azure_blob with Microsoft Entra ID, as on AKS with workload identity: the daemon (its own
@@ -158,7 +159,7 @@ service:
     const config = azureBlobConfigSchema.parse({ container: "langfuse", endpoint: `https://127.0.0.1:${await freePort()}/devstoreaccount1`, entra_id: {} });
     const saved = { AZURE_TENANT_ID: process.env.AZURE_TENANT_ID, AZURE_CLIENT_ID: process.env.AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE: process.env.AZURE_FEDERATED_TOKEN_FILE };
     for (const name of Object.keys(saved)) delete process.env[name];
-    const exporter = azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger }, config);
+    const exporter = azureBlobExporterFactory.create({ id: parseComponentId("azure_blob")!, logger, metrics }, config);
     try {
       await exporter.start();
       await waitFor(() => lines.some((line) => line.level === 50), 10_000, "the start-up error");

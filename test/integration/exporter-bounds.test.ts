@@ -7,6 +7,7 @@ import { exportContext, spanGroups } from "../support/export-groups.js";
 import { waitFor } from "../support/redis-server.js";
 import { REDIS_URL, testRedis } from "../support/redis.js";
 import { testLogger } from "../support/daemon.js";
+import { metrics } from "../../src/telemetry/metrics.js";
 
 /**
  * A request of thousands of groups reaches Redis a slice at a time: jobs in `addBulk` calls of at
@@ -24,7 +25,7 @@ function storedGroups(count: number): ExportRequest {
 describe("exporters bound what they send to Redis at once", () => {
   it("bullmq enqueues 2,500 jobs in addBulk calls of at most 1,000", async () => {
     const addBulk = vi.spyOn(Queue.prototype, "addBulk");
-    const exporter = bullmqExporterFactory.create({ id: "bullmq" as never, logger: testLogger() }, bullmqConfigSchema.parse({ redis: { url: REDIS_URL, key_prefix: redis.keyPrefix } }));
+    const exporter = bullmqExporterFactory.create({ id: "bullmq" as never, logger: testLogger(), metrics }, bullmqConfigSchema.parse({ redis: { url: REDIS_URL, key_prefix: redis.keyPrefix } }));
     await exporter.start();
     try {
       await waitFor(() => exporter.unreadyReason?.() === undefined, 10_000, "Redis");

@@ -174,8 +174,8 @@ service:
     ]);
     const messages = (processors: string, exporters: string) => problemsOf(otel(processors, exporters), { SECRET: "x" }).map((problem) => problem.message);
     expect(messages("auth, validate, sort", "s3, bullmq")).toEqual([
-      "sort cannot be used in an otel pipeline: sort orders Langfuse ingestion events; an otel pipeline stores the spans as sent and Langfuse's worker orders them",
-      "bullmq cannot be used in an otel pipeline: bullmq enqueues ingestion-job for converted events; an otel pipeline enqueues otel-ingestion-job with the langfuse_otel exporter",
+      "sort cannot be used in an otel pipeline, which carries raw OTLP resource spans: it works in events pipelines (Langfuse ingestion events) only",
+      "bullmq cannot be used in an otel pipeline, which carries raw OTLP resource spans: it works in events pipelines (Langfuse ingestion events) only; queue exporters for otel pipelines: langfuse_otel",
     ]);
     expect(messages("auth", "s3, langfuse_otel")).toEqual([
       "an otel pipeline needs the validate processor: Langfuse's worker fails on spans without usable ids, and validate refuses such exports as Langfuse does",
@@ -188,7 +188,7 @@ service:
       { SECRET: "x" },
     ).map(formatProblem);
     expect(langfuseOtelInEvents).toEqual([
-      "test.yaml:33:23: service::pipelines::events::exporters::1: langfuse_otel cannot be used in an events pipeline: langfuse_otel enqueues otel-ingestion-job for raw spans; an events pipeline enqueues ingestion-job with the bullmq exporter",
+      "test.yaml:33:23: service::pipelines::events::exporters::1: langfuse_otel cannot be used in an events pipeline, which carries Langfuse ingestion events: it works in otel pipelines (raw OTLP resource spans) only; queue exporters for events pipelines: bullmq",
     ]);
   });
 

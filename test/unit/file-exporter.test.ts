@@ -8,6 +8,7 @@ import { fileConfigSchema, fileExporterFactory } from "../../src/exporters/file/
 import { RetryableError } from "../../src/pipeline/errors.js";
 import type { ExportRequest } from "../../src/pipeline/export.js";
 import { exportContext, spanGroups } from "../support/export-groups.js";
+import { metrics } from "../../src/telemetry/metrics.js";
 
 /** Descriptors the file exporter holds right now, and the most it ever held at once. */
 const descriptors = { open: 0, most: 0, failWith: undefined as { path: string; code: string } | undefined };
@@ -40,7 +41,7 @@ function exporter(config: Record<string, unknown>) {
   const lines: string[] = [];
   const logger = pino({ level: "warn" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
   const directory = mkdtempSync(join(tmpdir(), "lor-file-exporter-"));
-  const instance = fileExporterFactory.create({ id: "file" as never, logger }, fileConfigSchema.parse({ directory, fsync: true, ...config }));
+  const instance = fileExporterFactory.create({ id: "file" as never, logger, metrics }, fileConfigSchema.parse({ directory, fsync: true, ...config }));
   return { instance, directory, lines };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { EventBatch, type EventRecord } from "../../src/pipeline/batch.js";
-import type { ComponentSettings, ProcessorFactory } from "../../src/pipeline/component.js";
+import type { ProcessorFactory, ProcessorSettings } from "../../src/pipeline/component.js";
 import type { RequestContext } from "../../src/pipeline/payload.js";
 import { authProcessorFactory } from "../../src/processors/auth/factory.js";
 import { parseAuthorization } from "../../src/processors/auth/credentials.js";
@@ -10,8 +10,9 @@ import { sampleProcessorFactory } from "../../src/processors/sample/factory.js";
 import { sortProcessorFactory } from "../../src/processors/sort/factory.js";
 import { ForbiddenError, UnauthenticatedError } from "../../src/pipeline/errors.js";
 import { createHash } from "node:crypto";
+import { metrics } from "../../src/telemetry/metrics.js";
 
-const settings = (type: string): ComponentSettings => ({ id: { type, name: undefined, text: type }, logger: pino({ level: "silent" }) });
+const settings = (type: string): ProcessorSettings => ({ id: { type, name: undefined, text: type }, logger: pino({ level: "silent" }), metrics, pipeline: "events" });
 
 function processor(factory: ProcessorFactory, config: unknown = {}) {
   return factory.create(settings(factory.type), factory.configSchema.parse(config));

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { EventBatch, type EventRecord } from "../../src/pipeline/batch.js";
 import { OverloadedError } from "../../src/pipeline/errors.js";
 import type { RequestContext } from "../../src/pipeline/payload.js";
 import { createRateLimiter, rateLimitConfigSchema } from "../../src/processors/rate_limit/factory.js";
@@ -38,14 +37,12 @@ describe("rate_limit processor", () => {
     scope: projectId === undefined ? undefined : { projectId, publicKey: "pk", accessLevel: "project" },
     clientAddress,
   });
-  const events = (count: number): EventRecord[] =>
-    Array.from({ length: count }, (_, i) => ({ origin: i, event: { id: `e${i}`, type: "span-create", timestamp: "2024-01-01T00:00:00.000Z", body: { id: `s${i}` } } }));
 
   it("limits each project by its own bucket, the default for unlisted ones, and refuses with a retry hint", async () => {
     let now = 0;
     const config = rateLimitConfigSchema.parse({ default: { events_per_second: 1, burst: 2 }, projects: { big: { events_per_second: "100" } } });
     const limiter = createRateLimiter(config, () => now);
-    const run = async (projectId: string | undefined, count: number) => limiter.process(new EventBatch(context(projectId), events(count)));
+    const run = async (projectId: string | undefined, count: number) => limiter.admit(context(projectId), count);
 
     await run("small", 2);
     const refusal = await run("small", 1).then(
@@ -67,7 +64,7 @@ describe("rate_limit processor", () => {
 
   it("leaves unlisted projects alone when there is no default", async () => {
     const limiter = createRateLimiter(rateLimitConfigSchema.parse({ projects: { p: { events_per_second: 1 } } }), () => 0);
-    await limiter.process(new EventBatch(context("q"), events(10_000)));
+    limiter.admit(context("q"), 10_000);
   });
 
   it("limits each client address across projects, before the project's own budget is spent", async () => {
@@ -76,7 +73,7 @@ describe("rate_limit processor", () => {
       rateLimitConfigSchema.parse({ per_client_address: { events_per_second: 1, burst: 3 }, projects: { p: { events_per_second: 1, burst: 3 } } }),
       () => now,
     );
-    const run = async (projectId: string, address: string, count: number) => limiter.process(new EventBatch(context(projectId, address), events(count)));
+    const run = async (projectId: string, address: string, count: number) => limiter.admit(context(projectId, address), count);
     await run("p", "10.0.0.1", 2);
     await run("q", "10.0.0.1", 1);
     await expect(run("q", "10.0.0.1", 1)).rejects.toThrow("client 10.0.0.1 is over its rate limit; retry in 1 s");
@@ -90,10 +87,10 @@ describe("rate_limit processor", () => {
   it("forgets idle client buckets once there are many, so addresses cannot grow memory without bound", async () => {
     let now = 0;
     const limiter = createRateLimiter(rateLimitConfigSchema.parse({ per_client_address: { events_per_second: 100, burst: 100 } }), () => now);
-    for (let i = 0; i < 10_000; i++) await limiter.process(new EventBatch(context(undefined, `a${i}`), events(1)));
+    for (let i = 0; i < 10_000; i++) limiter.admit(context(undefined, `a${i}`), 1);
     expect(limiter.bucketCount()).toBe(10_000);
     now = 1000; // every bucket has refilled: all idle
-    await limiter.process(new EventBatch(context(undefined, "new"), events(1)));
+    limiter.admit(context(undefined, "new"), 1);
     expect(limiter.bucketCount()).toBe(1);
   });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import { defineExporter } from "../../pipeline/define-exporter.js";
 import { PermanentError, type RetryableError } from "../../pipeline/errors.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { ObjectStoreExporter, objectStoreFields } from "../object-store.js";
@@ -193,10 +194,11 @@ class AzureBlobExporter extends ObjectStoreExporter<AzureBlobConfig> {
   }
 }
 
-export const azureBlobExporterFactory: ExporterFactory<typeof azureBlobConfigSchema> = {
-  kind: "exporter",
+export const azureBlobExporterFactory = defineExporter({
   type: "azure_blob",
   role: "blob",
   configSchema: azureBlobConfigSchema,
-  create: (settings, config) => new AzureBlobExporter(settings, config),
-};
+  setup: (settings, config) => new AzureBlobExporter(settings, config),
+  events: (request, azure) => azure.exportGroups(request),
+  spans: (request, azure) => azure.exportGroups(request),
+});

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { durationMs, integer } from "../../config/units.js";
-import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import { defineExporter } from "../../pipeline/define-exporter.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { jobDelayMs } from "./delay.js";
 import { projectRoutingFields } from "../blob-settings.js";
@@ -88,11 +89,11 @@ class BullmqExporter extends LangfuseQueueExporter {
   }
 }
 
-export const bullmqExporterFactory: ExporterFactory<typeof bullmqConfigSchema> = {
-  kind: "exporter",
+export const bullmqExporterFactory = defineExporter({
   type: "bullmq",
   role: "queue",
-  unsupportedIn: { otel: "bullmq enqueues ingestion-job for converted events; an otel pipeline enqueues otel-ingestion-job with the langfuse_otel exporter" },
   configSchema: bullmqConfigSchema,
-  create: (settings, config) => new BullmqExporter(settings, config),
-};
+  setup: (settings, config) => new BullmqExporter(settings, config),
+  /** `ingestion-job`s for converted events; raw spans get `otel-ingestion-job`s from langfuse_otel. */
+  events: (request, queue) => queue.exportGroups(request),
+});

@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
-import type { ComponentSettings, EventsExporter } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import type { ExporterInstance } from "../../pipeline/define-exporter.js";
 import { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { slicesOf } from "../../pipeline/concurrency.js";
@@ -133,8 +134,7 @@ export class LangfuseQueues {
  * exporter does not enqueue fails for good; while Redis is unreachable every group fails, retryably.
  * Subclasses only say how their jobs look (`enqueueStored`).
  */
-export abstract class LangfuseQueueExporter implements EventsExporter {
-  readonly role = "queue";
+export abstract class LangfuseQueueExporter implements ExporterInstance {
   protected readonly queues: LangfuseQueues;
 
   constructor(

@@ -3,7 +3,8 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { z } from "zod";
 import { flag, integer } from "../../config/units.js";
-import type { ComponentSettings, EventsExporter, ExporterFactory } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import { defineExporter, type ExporterInstance } from "../../pipeline/define-exporter.js";
 import { RetryableError } from "../../pipeline/errors.js";
 import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
@@ -67,8 +68,7 @@ async function writeAtomically(path: string, body: Buffer, durable: boolean): Pr
   }
 }
 
-class FileExporter implements EventsExporter {
-  readonly role = "blob";
+class FileExporter implements ExporterInstance {
   readonly #root: string;
   readonly #slots: ConcurrencyLimiter;
 
@@ -110,10 +110,11 @@ class FileExporter implements EventsExporter {
   }
 }
 
-export const fileExporterFactory: ExporterFactory<typeof fileConfigSchema> = {
-  kind: "exporter",
+export const fileExporterFactory = defineExporter({
   type: "file",
   role: "blob",
   configSchema: fileConfigSchema,
-  create: (settings, config) => new FileExporter(settings, config),
-};
+  setup: (settings, config) => new FileExporter(settings, config),
+  events: (request, files) => files.exportGroups(request),
+  spans: (request, files) => files.exportGroups(request),
+});

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { durationMs, flag, integer } from "../../config/units.js";
-import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import { defineExporter } from "../../pipeline/define-exporter.js";
 import type { ExportFailure, ExportGroup, ExportRequest } from "../../pipeline/export.js";
 import { projectRoutingFields } from "../blob-settings.js";
 import { OTEL_INGESTION_QUEUE } from "../bullmq/queue-naming.js";
@@ -92,11 +93,11 @@ class LangfuseOtelExporter extends LangfuseQueueExporter {
   }
 }
 
-export const langfuseOtelExporterFactory: ExporterFactory<typeof langfuseOtelConfigSchema> = {
-  kind: "exporter",
+export const langfuseOtelExporterFactory = defineExporter({
   type: "langfuse_otel",
   role: "queue",
-  unsupportedIn: { events: "langfuse_otel enqueues otel-ingestion-job for raw spans; an events pipeline enqueues ingestion-job with the bullmq exporter" },
   configSchema: langfuseOtelConfigSchema,
-  create: (settings, config) => new LangfuseOtelExporter(settings, config),
-};
+  setup: (settings, config) => new LangfuseOtelExporter(settings, config),
+  /** `otel-ingestion-job`s for raw spans; converted events get `ingestion-job`s from bullmq. */
+  spans: (request, queue) => queue.exportGroups(request),
+});

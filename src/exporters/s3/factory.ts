@@ -1,7 +1,8 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { z } from "zod";
 import { flag } from "../../config/units.js";
-import type { ComponentSettings, ExporterFactory } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import { defineExporter } from "../../pipeline/define-exporter.js";
 import type { PermanentError, RetryableError } from "../../pipeline/errors.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { ObjectStoreExporter, objectStoreFields } from "../object-store.js";
@@ -106,10 +107,11 @@ class S3Exporter extends ObjectStoreExporter<S3Config> {
   }
 }
 
-export const s3ExporterFactory: ExporterFactory<typeof s3ConfigSchema> = {
-  kind: "exporter",
+export const s3ExporterFactory = defineExporter({
   type: "s3",
   role: "blob",
   configSchema: s3ConfigSchema,
-  create: (settings, config) => new S3Exporter(settings, config),
-};
+  setup: (settings, config) => new S3Exporter(settings, config),
+  events: (request, s3) => s3.exportGroups(request),
+  spans: (request, s3) => s3.exportGroups(request),
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isScoresAccessEvent, type IngestionEvent } from "../../model/events.js";
-import type { ComponentSettings, EventsProcessor, ProcessorFactory } from "../../pipeline/component.js";
+import type { ComponentSettings } from "../../pipeline/component.js";
+import { defineProcessor } from "../../pipeline/define-processor.js";
 import type { EventBatch } from "../../pipeline/batch.js";
 import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { ForbiddenError, UnauthenticatedError } from "../../pipeline/errors.js";
@@ -64,7 +65,7 @@ interface KnownKey {
 }
 
 /** Only the digests are kept in memory; plain secrets from the config are hashed at start. */
-class AuthProcessor implements EventsProcessor {
+class Authenticator {
   readonly #keys = new Map<string, KnownKey>();
   readonly #salt: string | undefined;
   readonly #settings: ComponentSettings;
@@ -101,7 +102,8 @@ class AuthProcessor implements EventsProcessor {
     if (context.source === "otel") requireKeyPair(scope);
   }
 
-  async process(batch: EventBatch): Promise<void> {
+  /** Resolves the batch's project; with a Bearer (scores-only) key, every other event is refused with 401. */
+  async authoriseEvents(batch: EventBatch): Promise<void> {
     const scope = await this.#checkOf(batch.context);
     if (batch.context.source === "otel") requireKeyPair(scope);
     batch.context.scope = scope;
@@ -114,7 +116,8 @@ class AuthProcessor implements EventsProcessor {
     }
   }
 
-  async processSpans(batch: SpanBatch): Promise<void> {
+  /** Resolves the batch's project; spans are never scores, so a Bearer key is refused (403). */
+  async authoriseSpans(batch: SpanBatch): Promise<void> {
     const scope = await this.#checkOf(batch.context);
     requireKeyPair(scope);
     batch.context.scope = scope;
@@ -165,11 +168,14 @@ function requireKeyPair(scope: ProjectScope): void {
   if (scope.accessLevel !== "project") throw new ForbiddenError("Access denied - insufficient permissions for this endpoint");
 }
 
-export const authProcessorFactory: ProcessorFactory<typeof authConfigSchema> = {
-  kind: "processor",
+export const authProcessorFactory = defineProcessor({
   type: "auth",
   configSchema: authConfigSchema,
   provides: ["project_scope"],
-  requires: [],
-  create: (settings, config) => new AuthProcessor(settings, config),
-};
+  setup: (settings, config) => new Authenticator(settings, config),
+  start: (auth) => auth.start(),
+  shutdown: (auth) => auth.shutdown(),
+  authenticate: (context, auth) => auth.authenticate(context),
+  events: (batch, auth) => auth.authoriseEvents(batch),
+  spans: (batch, auth) => auth.authoriseSpans(batch),
+});

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { entityTypeOf } from "../../model/events.js";
 import type { EventRecord } from "../../pipeline/batch.js";
-import type { ProcessorFactory } from "../../pipeline/component.js";
+import { defineProcessor } from "../../pipeline/define-processor.js";
 import { Pacer } from "../../pipeline/pacing.js";
 
 export const groupConfigSchema = z.strictObject({});
@@ -19,34 +19,27 @@ export function groupKey(record: EventRecord): string | undefined {
  * one blob and one job each, instead of one per event. Groups keep the order of their first event.
  * Events without a body id stay alone; the exporters skip them, as Langfuse does.
  */
-export const groupProcessorFactory: ProcessorFactory<typeof groupConfigSchema> = {
-  kind: "processor",
+export const groupProcessorFactory = defineProcessor({
   type: "group",
   configSchema: groupConfigSchema,
-  provides: [],
   requires: [{ capability: "validated_events", reason: "groups are keyed by event type and body id, which validate checks" }],
-  unsupportedIn: { otel: "group forms one object per Langfuse entity; an otel pipeline stores each request's spans as one object" },
-  create: () => ({
-    start: async () => {},
-    shutdown: async () => {},
-    async process(batch): Promise<void> {
-      const byKey = new Map<string, EventRecord[]>();
-      const groups: EventRecord[][] = [];
-      const pacer = new Pacer();
-      for (const record of batch.records()) {
-        const key = groupKey(record);
-        const group = key === undefined ? undefined : byKey.get(key);
-        if (group) {
-          group.push(record);
-        } else {
-          const created = [record];
-          if (key !== undefined) byKey.set(key, created);
-          groups.push(created);
-        }
-        const pause = pacer.step();
-        if (pause) await pause;
+  async events(batch): Promise<void> {
+    const byKey = new Map<string, EventRecord[]>();
+    const groups: EventRecord[][] = [];
+    const pacer = new Pacer();
+    for (const record of batch.records()) {
+      const key = groupKey(record);
+      const group = key === undefined ? undefined : byKey.get(key);
+      if (group) {
+        group.push(record);
+      } else {
+        const created = [record];
+        if (key !== undefined) byKey.set(key, created);
+        groups.push(created);
       }
-      batch.groups = groups;
-    },
-  }),
-};
+      const pause = pacer.step();
+      if (pause) await pause;
+    }
+    batch.groups = groups;
+  },
+});

@@ -1,11 +1,8 @@
 import { z } from "zod";
 import { numeric } from "../../config/units.js";
-import type { EventBatch } from "../../pipeline/batch.js";
-import type { EventsProcessor, ProcessorFactory } from "../../pipeline/component.js";
+import { defineProcessor } from "../../pipeline/define-processor.js";
 import type { RequestContext } from "../../pipeline/payload.js";
-import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { OverloadedError } from "../../pipeline/errors.js";
-import { metrics } from "../../telemetry/metrics.js";
 import { TokenBucket } from "./token-bucket.js";
 
 const limitSchema = z.strictObject({
@@ -35,14 +32,14 @@ export type RateLimitConfig = z.output<typeof rateLimitConfigSchema>;
  * is kept. In an otel pipeline the unit is spans. The buckets live in one process; with
  * `workers: N` each worker enforces the limits.
  */
-export const rateLimitProcessorFactory: ProcessorFactory<typeof rateLimitConfigSchema> = {
-  kind: "processor",
+export const rateLimitProcessorFactory = defineProcessor({
   type: "rate_limit",
   configSchema: rateLimitConfigSchema,
-  provides: [],
   requires: [{ capability: "project_scope", reason: "limits are per project, and the project is known only after auth" }],
-  create: (_settings, config) => createRateLimiter(config, () => performance.now()),
-};
+  setup: (settings, config) => createRateLimiter(config, () => performance.now(), () => settings.metrics.refusals.inc({ reason: "rate_limit" })),
+  events: (batch, limiter) => limiter.admit(batch.context, batch.eventCount),
+  spans: (batch, limiter) => limiter.admit(batch.context, batch.spanCount),
+});
 
 /** Buckets past this count are swept of the idle (full) ones, so client addresses cannot grow memory without bound. */
 const SWEEP_ABOVE = 10_000;
@@ -79,12 +76,18 @@ class Buckets {
   }
 }
 
-/** The processor, with the clock (milliseconds) injectable for tests. */
-export function createRateLimiter(config: RateLimitConfig, clock: () => number): EventsProcessor & { bucketCount(): number } {
+export interface RateLimiter {
+  /** Takes `cost` events from the request's client-address and project buckets, or throws OverloadedError. */
+  admit(context: RequestContext, cost: number): void;
+  bucketCount(): number;
+}
+
+/** The limiter behind the processor, with the clock (milliseconds) injectable for tests. */
+export function createRateLimiter(config: RateLimitConfig, clock: () => number, onRefusal: () => void = () => {}): RateLimiter {
   const projects = new Buckets((projectId) => config.projects[projectId] ?? config.default, clock);
   const addresses = new Buckets(() => config.per_client_address, clock);
   const refuse = (what: string, waitMs: number): never => {
-    metrics.refusals.inc({ reason: "rate_limit" });
+    onRefusal();
     throw new OverloadedError(`${what} is over its rate limit; retry in ${Math.ceil(waitMs / 1000)} s`, waitMs);
   };
   const admit = (context: RequestContext, cost: number): void => {
@@ -101,11 +104,5 @@ export function createRateLimiter(config: RateLimitConfig, clock: () => number):
       if (waitMs > 0) refuse(`project ${projectId}`, waitMs);
     }
   };
-  return {
-    start: async () => {},
-    shutdown: async () => {},
-    bucketCount: () => projects.size + addresses.size,
-    process: (batch: EventBatch) => admit(batch.context, batch.eventCount),
-    processSpans: (batch: SpanBatch) => admit(batch.context, batch.spanCount),
-  };
+  return { admit, bucketCount: () => projects.size + addresses.size };
 }

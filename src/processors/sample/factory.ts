@@ -1,11 +1,8 @@
 import { z } from "zod";
 import { traceIdForSampling } from "../../model/events.js";
-import type { EventBatch } from "../../pipeline/batch.js";
-import type { SpanBatch } from "../../pipeline/span-batch.js";
-import type { ProcessorFactory } from "../../pipeline/component.js";
+import { defineProcessor } from "../../pipeline/define-processor.js";
 import { numeric } from "../../config/units.js";
 import { isTraceInSample } from "./decision.js";
-import { metrics } from "../../telemetry/metrics.js";
 
 export const sampleConfigSchema = z.strictObject({
   /** Project id → fraction of traces to keep. Projects not listed keep everything. */
@@ -21,41 +18,33 @@ export type SampleConfig = z.output<typeof sampleConfigSchema>;
  * In an otel pipeline each span is kept or dropped by its trace id (as the worker will read it),
  * so a trace is kept or dropped whole with the same rule as its converted events.
  */
-export const sampleProcessorFactory: ProcessorFactory<typeof sampleConfigSchema> = {
-  kind: "processor",
+export const sampleProcessorFactory = defineProcessor({
   type: "sample",
   configSchema: sampleConfigSchema,
-  provides: [],
   requires: [{ capability: "project_scope", reason: "sampling rates are per project, and the project is known only after auth" }],
-  create: (_settings, config) => {
-    const rates = new Map(Object.entries(config.rates));
-    return {
-      start: async () => {},
-      shutdown: async () => {},
-      process(batch: EventBatch): void {
-        const rate = rates.get(batch.context.scope?.projectId ?? "");
-        if (rate === undefined) return;
-        const kept = batch.groups.filter((group) => {
-          const traceId = traceIdForSampling(group[0]!.event);
-          if (traceId === undefined || isTraceInSample(traceId, rate)) {
-            metrics.langfuseSampling.inc({ sampling_decision: "in" }, group.length);
-            return true;
-          }
-          metrics.langfuseSampling.inc({ sampling_decision: "out" }, group.length);
-          batch.drop("sampled", group.length);
-          return false;
-        });
-        batch.groups = kept;
-      },
-      processSpans(batch: SpanBatch): void {
-        const rate = rates.get(batch.context.scope?.projectId ?? "");
-        if (rate === undefined) return;
-        const total = batch.spanCount;
-        const dropped = batch.retainByTraceId((traceId) => traceId === undefined || isTraceInSample(traceId, rate));
-        metrics.langfuseSampling.inc({ sampling_decision: "in" }, total - dropped);
-        metrics.langfuseSampling.inc({ sampling_decision: "out" }, dropped);
-        batch.drop("sampled", dropped);
-      },
-    };
+  setup: (_settings, config) => new Map(Object.entries(config.rates)),
+  events(batch, rates, { metrics }): void {
+    const rate = rates.get(batch.context.scope?.projectId ?? "");
+    if (rate === undefined) return;
+    const kept = batch.groups.filter((group) => {
+      const traceId = traceIdForSampling(group[0]!.event);
+      if (traceId === undefined || isTraceInSample(traceId, rate)) {
+        metrics.langfuseSampling.inc({ sampling_decision: "in" }, group.length);
+        return true;
+      }
+      metrics.langfuseSampling.inc({ sampling_decision: "out" }, group.length);
+      batch.drop("sampled", group.length);
+      return false;
+    });
+    batch.groups = kept;
   },
-};
+  spans(batch, rates, { metrics }): void {
+    const rate = rates.get(batch.context.scope?.projectId ?? "");
+    if (rate === undefined) return;
+    const total = batch.spanCount;
+    const dropped = batch.retainByTraceId((traceId) => traceId === undefined || isTraceInSample(traceId, rate));
+    metrics.langfuseSampling.inc({ sampling_decision: "in" }, total - dropped);
+    metrics.langfuseSampling.inc({ sampling_decision: "out" }, dropped);
+    batch.drop("sampled", dropped);
+  },
+});

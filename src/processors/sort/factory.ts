@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { compareOrderKeys, ingestionOrderKey, type IngestionOrderKey } from "../../model/events.js";
 import type { EventRecord } from "../../pipeline/batch.js";
-import type { ProcessorFactory } from "../../pipeline/component.js";
+import { defineProcessor } from "../../pipeline/define-processor.js";
 import { sortPaced } from "../../pipeline/paced-sort.js";
 import { Pacer } from "../../pipeline/pacing.js";
 
@@ -25,26 +25,18 @@ function sortByIngestionOrder<T>(items: T[], eventOf: (item: T) => EventRecord["
  * Langfuse's order: creates before updates, each by envelope timestamp, stable. Within groups and
  * of groups by their first event, so it gives the same result before or after `group`.
  */
-export const sortProcessorFactory: ProcessorFactory<typeof sortConfigSchema> = {
-  kind: "processor",
+export const sortProcessorFactory = defineProcessor({
   type: "sort",
   configSchema: sortConfigSchema,
-  provides: [],
-  requires: [],
-  unsupportedIn: { otel: "sort orders Langfuse ingestion events; an otel pipeline stores the spans as sent and Langfuse's worker orders them" },
-  create: () => ({
-    start: async () => {},
-    shutdown: async () => {},
-    async process(batch): Promise<void> {
-      const pacer = new Pacer();
-      for (const group of batch.groups) {
-        const sorting = group.length > 1 ? sortByIngestionOrder(group, (record) => record.event) : undefined;
-        if (sorting) await sorting;
-        const pause = pacer.step();
-        if (pause) await pause;
-      }
-      const sorting = sortByIngestionOrder(batch.groups, (group) => group[0]!.event);
+  async events(batch): Promise<void> {
+    const pacer = new Pacer();
+    for (const group of batch.groups) {
+      const sorting = group.length > 1 ? sortByIngestionOrder(group, (record) => record.event) : undefined;
       if (sorting) await sorting;
-    },
-  }),
-};
+      const pause = pacer.step();
+      if (pause) await pause;
+    }
+    const sorting = sortByIngestionOrder(batch.groups, (group) => group[0]!.event);
+    if (sorting) await sorting;
+  },
+});

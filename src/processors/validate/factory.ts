@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { EventBatch } from "../../pipeline/batch.js";
-import type { ProcessorFactory } from "../../pipeline/component.js";
-import type { SpanBatch } from "../../pipeline/span-batch.js";
+import { defineProcessor } from "../../pipeline/define-processor.js";
 import { validateIngestionEvent } from "./schema.js";
 import { checkOtelExport } from "./otel-spans.js";
 
@@ -15,34 +13,28 @@ export const validateConfigSchema = z.strictObject({});
  * In an otel pipeline it runs Langfuse's check of raw exports instead: any span without usable
  * ids rejects the whole request with 400 (see otel-spans.ts).
  */
-export const validateProcessorFactory: ProcessorFactory<typeof validateConfigSchema> = {
-  kind: "processor",
+export const validateProcessorFactory = defineProcessor({
   type: "validate",
   configSchema: validateConfigSchema,
   provides: ["validated_events"],
-  requires: [],
-  create: (settings) => ({
-    start: async () => {},
-    shutdown: async () => {},
-    async process(batch: EventBatch): Promise<void> {
-      await batch.retainPaced((record) => {
-        const result = validateIngestionEvent(record.event);
-        if (!result.ok) {
-          batch.reject(record, 400, "Invalid request data", result.error);
-          return false;
-        }
-        if (result.event.type === "sdk-log") {
-          settings.logger.debug({ eventId: result.event.id }, "sdk-log event dropped");
-          batch.ignored.add(record.origin);
-          batch.drop("sdk_log");
-          return false;
-        }
-        record.event = result.event;
-        return true;
-      });
-    },
-    processSpans(batch: SpanBatch): void {
-      batch.check(checkOtelExport);
-    },
-  }),
-};
+  async events(batch, _state, settings): Promise<void> {
+    await batch.retainPaced((record) => {
+      const result = validateIngestionEvent(record.event);
+      if (!result.ok) {
+        batch.reject(record, 400, "Invalid request data", result.error);
+        return false;
+      }
+      if (result.event.type === "sdk-log") {
+        settings.logger.debug({ eventId: result.event.id }, "sdk-log event dropped");
+        batch.ignored.add(record.origin);
+        batch.drop("sdk_log");
+        return false;
+      }
+      record.event = result.event;
+      return true;
+    });
+  },
+  spans(batch): void {
+    batch.check(checkOtelExport);
+  },
+});

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { byteSize, endpoint } from "../../config/units.js";
-import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
+import type { ReceiverSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { HttpListener, httpServerFields } from "../../net/http-listener.js";
 import { handleOtlpTraces } from "../otlp/http-traces.js";
@@ -35,7 +35,7 @@ class LangfuseReceiver implements Receiver {
   #http: HttpListener | undefined;
 
   constructor(
-    private readonly settings: ComponentSettings,
+    private readonly settings: ReceiverSettings,
     private readonly config: LangfuseConfig,
     private readonly consumer: PayloadConsumer,
   ) {}
@@ -54,6 +54,8 @@ class LangfuseReceiver implements Receiver {
               consumer,
               maxBodyBytes: config.max_ingestion_body_size,
               logger: settings.logger,
+              metrics: settings.metrics,
+              requestBudget: settings.requestBudget,
               writeMode: config.write_mode,
             });
           case "/api/public/otel/v1/traces":
@@ -63,6 +65,9 @@ class LangfuseReceiver implements Receiver {
               consumer,
               maxBodyBytes: config.max_otel_body_size,
               logger: settings.logger,
+              metrics: settings.metrics,
+              buffers: settings.buffers,
+              requestBudget: settings.requestBudget,
               propagateHeaders: config.propagate_headers,
             });
           case "/api/public/health":

@@ -5,7 +5,8 @@ import { InvalidDataError, isPipelineError } from "../../pipeline/errors.js";
 import type { ConsumeResult, ItemRejection, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
-import { requestBodyBudget } from "../../pipeline/byte-budget.js";
+import type { ByteBudget } from "../../pipeline/byte-budget.js";
+import type { DaemonMetrics } from "../../telemetry/metrics.js";
 import { httpHeaderLookup, requestContext } from "../request-context.js";
 import { recordRequest } from "../request-metrics.js";
 import { nestsDeeperThan, TOO_DEEP } from "../../model/nesting.js";
@@ -15,6 +16,8 @@ export interface IngestionOptions {
   consumer: PayloadConsumer;
   maxBodyBytes: number;
   logger: Logger;
+  metrics: DaemonMetrics;
+  requestBudget: ByteBudget;
   /** The target Langfuse's LANGFUSE_MIGRATION_V4_WRITE_MODE. */
   writeMode: "legacy" | "dual" | "events_only";
 }
@@ -129,7 +132,7 @@ export async function handleIngestion(request: IncomingMessage, response: Server
   }
   const startedAt = process.hrtime.bigint();
   // The body's bytes count against the process's budget until the request is answered.
-  const lease = requestBodyBudget.open();
+  const lease = options.requestBudget.open();
   try {
     const context = requestContext(options.receiverId, "http", "api", httpHeaderLookup(request.headers), request.socket.remoteAddress);
     // Credentials first, as Langfuse checks them: a refused client learns nothing about its body.
@@ -146,10 +149,10 @@ export async function handleIngestion(request: IncomingMessage, response: Server
       ignored: new Set([...partial.ignored].map((origin) => origins[origin]!)),
     };
     sendJson(response, 207, multiStatusBody(events, result));
-    recordRequest(options.logger, options.receiverId, "http", "events", startedAt, { result });
+    recordRequest(options, options.receiverId, "http", "events", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);
-    recordRequest(options.logger, options.receiverId, "http", "events", startedAt, { status });
+    recordRequest(options, options.receiverId, "http", "events", startedAt, { status });
     if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an ingestion batch");
     const headers: Record<string, string> = {};
     if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { propagateHeadersSchema } from "../request-context.js";
 import { byteSize, durationMs, endpoint, integer, nullAsEmpty } from "../../config/units.js";
-import type { ComponentSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
+import type { ReceiverSettings, Receiver, ReceiverFactory } from "../../pipeline/component.js";
 import type { PayloadConsumer } from "../../pipeline/payload.js";
 import { HttpListener, httpServerFields } from "../../net/http-listener.js";
 import { OtlpGrpcServer } from "./grpc-server.js";
@@ -55,7 +55,7 @@ class OtlpReceiver implements Receiver {
   #http: HttpListener | undefined;
 
   constructor(
-    private readonly settings: ComponentSettings,
+    private readonly settings: ReceiverSettings,
     private readonly config: OtlpConfig,
     private readonly consumer: PayloadConsumer,
   ) {}
@@ -76,6 +76,8 @@ class OtlpReceiver implements Receiver {
         propagateHeaders: config.propagate_headers,
         consumer,
         logger: settings.logger,
+        metrics: settings.metrics,
+        requestBudget: settings.requestBudget,
       });
       await this.#grpc.listen();
     }
@@ -98,6 +100,9 @@ class OtlpReceiver implements Receiver {
             maxBodyBytes: http.max_request_body_size,
             propagateHeaders: config.propagate_headers,
             logger: settings.logger,
+            metrics: settings.metrics,
+            buffers: settings.buffers,
+            requestBudget: settings.requestBudget,
           });
         },
         (error) => settings.logger.error({ err: error }, "unexpected failure in the OTLP HTTP handler"),

@@ -1,6 +1,6 @@
 import { Metadata, status as grpcStatus, type StatusObject } from "@grpc/grpc-js";
 import { BaseServerInterceptingCall } from "@grpc/grpc-js/build/src/server-interceptors.js";
-import { requestBodyBudget, type BudgetLease } from "../../pipeline/byte-budget.js";
+import { ByteBudget, type BudgetLease } from "../../pipeline/byte-budget.js";
 import { OverloadedError, PayloadTooLargeError } from "../../pipeline/errors.js";
 import { encodeRpcStatus } from "../../otlp/codec.js";
 import { inflateBody } from "../inflate.js";
@@ -18,6 +18,13 @@ import { inflateBody } from "../inflate.js";
  * handler runs gives it back when its message is collected.
  */
 const leases = new WeakMap<Buffer, BudgetLease>();
+/** The process's request budget; grpc-js's call objects cannot carry it, so the gRPC server hands it over here. */
+let budget = new ByteBudget(Number.MAX_SAFE_INTEGER);
+
+/** Makes gRPC messages count against `requestBudget`: one budget per process, as for HTTP bodies. */
+export function useRequestBudget(requestBudget: ByteBudget): void {
+  budget = requestBudget;
+}
 const abandoned = new FinalizationRegistry<BudgetLease>((lease) => lease.close());
 
 type Encoding = string;
@@ -38,7 +45,7 @@ function refusal(error: unknown, limit: number): Partial<StatusObject> {
 const budgeted: DecompressMessage = async function (message, encoding) {
   const contents = message.subarray(5);
   const limit = this.maxReceiveMessageSize === -1 ? Number.MAX_SAFE_INTEGER : this.maxReceiveMessageSize;
-  const lease = requestBodyBudget.open();
+  const lease = budget.open();
   try {
     let result: Buffer;
     if (encoding === "identity") {

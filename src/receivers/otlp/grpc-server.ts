@@ -14,7 +14,9 @@ import { OtlpTraceRequest } from "../../otlp/trace-request.js";
 import type { Endpoint } from "../../config/units.js";
 import type { PayloadConsumer, RequestContext } from "../../pipeline/payload.js";
 import { edgeStatus, type EdgeStatus } from "../edge-status.js";
-import { releaseMessage } from "./grpc-decompression.js";
+import { releaseMessage, useRequestBudget } from "./grpc-decompression.js";
+import type { ByteBudget } from "../../pipeline/byte-budget.js";
+import type { DaemonMetrics } from "../../telemetry/metrics.js";
 import { grpcPeerAddress, refuseUnsupportedIngestionVersion, requestContext } from "../request-context.js";
 import { WideWindowServer } from "./grpc-flow-control.js";
 import { partialSuccessOf } from "./partial-success.js";
@@ -60,6 +62,9 @@ export interface GrpcServerOptions {
   propagateHeaders?: readonly string[];
   consumer: PayloadConsumer;
   logger: Logger;
+  metrics: DaemonMetrics;
+  /** The process's request budget, which compressed and plain messages count against (grpc-decompression.ts). */
+  requestBudget: ByteBudget;
 }
 
 export class OtlpGrpcServer {
@@ -69,6 +74,7 @@ export class OtlpGrpcServer {
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
+    useRequestBudget(options.requestBudget);
     this.#server = new WideWindowServer({
       "grpc.max_receive_message_length": options.maxMessageBytes,
       "grpc.max_send_message_length": 4 * 1024 * 1024,
@@ -118,7 +124,7 @@ export class OtlpGrpcServer {
               },
               (error: unknown) => {
                 const status = edgeStatus(error);
-                recordRequest(this.#options.logger, this.#options.receiverId, "grpc", "spans", process.hrtime.bigint(), { status });
+                recordRequest(this.#options, this.#options.receiverId, "grpc", "spans", process.hrtime.bigint(), { status });
                 call.sendStatus(grpcStatusOf(status));
               },
             );
@@ -139,16 +145,16 @@ export class OtlpGrpcServer {
       const request = OtlpTraceRequest.fromProtobuf(call.request);
       if (request.isEmpty()) {
         callback(null, encodeExportResponse("protobuf"));
-        recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { empty: true });
+        recordRequest(this.#options, receiver, "grpc", "spans", startedAt, { empty: true });
         return;
       }
       refuseUnsupportedIngestionVersion(context);
       const result = await this.#options.consumer.consume({ kind: "otlp", request }, context);
       callback(null, encodeExportResponse("protobuf", partialSuccessOf(result)));
-      recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { result });
+      recordRequest(this.#options, receiver, "grpc", "spans", startedAt, { result });
     } catch (error) {
       const status = edgeStatus(error);
-      recordRequest(this.#options.logger, receiver, "grpc", "spans", startedAt, { status });
+      recordRequest(this.#options, receiver, "grpc", "spans", startedAt, { status });
       if (status.unexpected) this.#options.logger.error({ err: error }, "unexpected failure while handling an OTLP gRPC request");
       callback(grpcStatusOf(status));
     } finally {

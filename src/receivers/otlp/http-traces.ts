@@ -5,8 +5,9 @@ import { encodeExportResponse, encodeRpcStatus, type OtlpFormat } from "../../ot
 import type { IngestionSource, PayloadConsumer } from "../../pipeline/payload.js";
 import { edgeStatus, retryAfterSeconds } from "../edge-status.js";
 import { readRequestBody } from "../http/body.js";
-import { otlpBodyPool, storedJsonPool } from "../../pipeline/buffer-pool.js";
-import { requestBodyBudget } from "../../pipeline/byte-budget.js";
+import type { BufferPools } from "../../pipeline/buffer-pool.js";
+import type { ByteBudget } from "../../pipeline/byte-budget.js";
+import type { DaemonMetrics } from "../../telemetry/metrics.js";
 import { httpHeaderLookup, refuseUnsupportedIngestionVersion, requestContext } from "../request-context.js";
 import { partialSuccessOf } from "./partial-success.js";
 import { recordRequest } from "../request-metrics.js";
@@ -17,6 +18,10 @@ export interface OtlpHttpOptions {
   consumer: PayloadConsumer;
   maxBodyBytes: number;
   logger: Logger;
+  metrics: DaemonMetrics;
+  /** The daemon's pools: protobuf bodies are read into `otlpBodies`, JSON bodies into `storedJson`. */
+  buffers: BufferPools;
+  requestBudget: ByteBudget;
   propagateHeaders?: readonly string[];
 }
 
@@ -50,7 +55,7 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
   }
   const startedAt = process.hrtime.bigint();
   // The body's bytes count against the process's budget until the request is answered.
-  const lease = requestBodyBudget.open();
+  const lease = options.requestBudget.open();
   try {
     const context = requestContext(options.receiverId, "http", options.source, httpHeaderLookup(request.headers), request.socket.remoteAddress, options.propagateHeaders);
     // Credentials first, as Langfuse and the Collector's auth extension check them: nothing about
@@ -66,13 +71,13 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     // is answered (the transcoder and the decoder copy what they need), so they go back here.
     // JSON bodies may be stored as received (raw path): they come from the stored-JSON pool, and
     // only the spool that stores one gives it back (SpanBatch.serialise).
-    const pool = format === "protobuf" ? otlpBodyPool : undefined;
-    const body = await readRequestBody(request, options.maxBodyBytes, lease, pool ?? storedJsonPool);
+    const pool = format === "protobuf" ? options.buffers.otlpBodies : undefined;
+    const body = await readRequestBody(request, options.maxBodyBytes, lease, pool ?? options.buffers.storedJson);
     const traces = format === "protobuf" ? OtlpTraceRequest.fromProtobuf(body) : OtlpTraceRequest.fromJson(body);
     if (traces.isEmpty()) {
       send(response, 200, format, encodeExportResponse(format));
       pool?.give(body);
-      recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { empty: true });
+      recordRequest(options, options.receiverId, "http", "spans", startedAt, { empty: true });
       return;
     }
     refuseUnsupportedIngestionVersion(context);
@@ -81,10 +86,10 @@ export async function handleOtlpTraces(request: IncomingMessage, response: Serve
     // Only after success: a failed consume may leave work behind that still reads the body; that
     // body is left to the GC.
     pool?.give(body);
-    recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { result });
+    recordRequest(options, options.receiverId, "http", "spans", startedAt, { result });
   } catch (error) {
     const status = edgeStatus(error);
-    recordRequest(options.logger, options.receiverId, "http", "spans", startedAt, { status });
+    recordRequest(options, options.receiverId, "http", "spans", startedAt, { status });
     if (status.unexpected) options.logger.error({ err: error }, "unexpected failure while handling an OTLP request");
     const headers: Record<string, string> = {};
     if (status.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(status.retryAfterMs);
