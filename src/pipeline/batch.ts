@@ -12,7 +12,7 @@ export interface EventRecord {
 }
 
 /** Why an event left the batch without being an error. Counted for logs and metrics. */
-export type DropReason = "sampled" | "sdk_log" | "seen_trace";
+export type DropReason = "sampled" | "sdk_log" | "seen_trace" | "filtered";
 
 /**
  * The events of one request inside one pipeline. Events live in groups: before the `group`
