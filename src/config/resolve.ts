@@ -20,23 +20,22 @@ import { zodProblems } from "./zod-problems.js";
 import { healthConfigSchema, type HealthConfig } from "../telemetry/health.js";
 import { metricsConfigSchema, type MetricsConfig } from "../telemetry/metrics-server.js";
 
-/**
- * Batching where the pipeline exports, as the Collector's exporters batch in their sending queue:
- * groups of the same entity from different requests (a trace's create and its later updates)
- * become one object and one job, and jobs go out in one `addBulk`. It works on the spool, after
- * each request is already durable, so it never delays an answer, only the export.
- */
-const batchSchema = z.strictObject({
-  /** Most events per export, like the Langfuse SDKs' `flushAt`. */
-  flush_at: integer({ min: 1, max: 100_000 }).default(1000),
-  /** Longest a spooled request waits for others to join its export, like the SDKs' `flushInterval`. */
-  flush_interval: durationMs.default(1000),
-});
+const batchSchema = z
+  .strictObject({
+    flush_at: integer({ min: 1, max: 100_000 }).default(1000).describe("Most events per export, like the Langfuse SDKs' `flushAt`."),
+    flush_interval: durationMs.default(1000).describe("Longest a spooled request waits for others to join its export, like the SDKs' `flushInterval`."),
+  })
+  .describe(
+    "Batching where the pipeline exports, as the Collector's exporters batch in their sending queue: groups of the same entity from different requests (a trace's create and its later updates) become one object and one job, and jobs go out in one `addBulk` (of up to 1,000 jobs). It works on the spool, after each request is durable, so it never delays an answer, only the export (by up to `flush_interval`); up to `spool.export_concurrency` flushes are in memory at once. `events` pipelines with the spool only.",
+  );
 
 const pipelineSchema = z.strictObject({
-  receivers: z.array(z.string()).min(1, "list at least one receiver"),
-  processors: z.array(z.string()).default([]),
-  exporters: z.array(z.string()).min(1, "list at least one exporter"),
+  receivers: z.array(z.string()).min(1, "list at least one receiver").describe("Receivers that feed this pipeline; a receiver may feed several pipelines."),
+  processors: z.array(z.string()).default([]).describe("Processors, in the order they run (`auth` and `validate` are required; see the order rules)."),
+  exporters: z
+    .array(z.string())
+    .min(1, "list at least one exporter")
+    .describe("Exporters, in the order they run; each gets a group only after every one before it succeeded, so a queue exporter needs a blob exporter before it."),
   batch: batchSchema.optional(),
 });
 
@@ -47,74 +46,88 @@ const BATCH_MOVED =
 const sectionSchema = z.preprocess((value) => value ?? {}, z.record(z.string(), z.unknown()));
 
 const spoolSchema = z.strictObject({
-  /** Off: requests are answered only after the export itself (no disk needed, nothing survives a crash). */
-  enabled: flag.default(true),
-  /** Each pipeline gets a subfolder; one daemon per folder. */
-  directory: z.string().min(1).default("./data/spool"),
-  /** Unexported data (per pipeline) above which new requests are refused with 429. */
-  max_bytes: byteSize.default(1024 ** 3),
-  segment_bytes: byteSize.default(16 * 1024 ** 2),
-  /** fdatasync before acknowledging; off only where losing recent data on a machine crash is acceptable. */
-  fsync: flag.default(true),
-  export_concurrency: integer({ min: 1, max: 256 }).default(4),
-  memory_window: byteSize.default(16 * 1024 ** 2),
+  enabled: flag.default(true).describe("Off: requests are answered only after the export itself (no disk needed, nothing survives a crash)."),
+  directory: z
+    .string()
+    .min(1)
+    .default("./data/spool")
+    .describe("Holds `<pipeline>/worker-<n>` per pipeline and worker process; a lock file keeps two processes off one spool."),
+  max_bytes: byteSize.default(1024 ** 3).describe("Unexported data per pipeline above which new requests are refused with 429."),
+  segment_bytes: byteSize.default(16 * 1024 ** 2).describe("Size of the log's segment files."),
+  fsync: flag.default(true).describe("fdatasync before acknowledging; `false` survives a process crash but not a machine crash."),
+  export_concurrency: integer({ min: 1, max: 256 }).default(4).describe("Records exported in parallel."),
+  memory_window: byteSize.default(16 * 1024 ** 2).describe("Records kept in memory as well, so the usual export never reads the disk."),
   retry: z
     .strictObject({
-      initial_interval: durationMs.default(500),
-      max_interval: durationMs.default(30_000),
-      multiplier: numeric.pipe(z.number().min(1).max(10)).default(2),
-      /** 0: retry as long as the spool holds the data; otherwise dead-letter after this long. */
-      max_elapsed_time: durationMs.default(0),
+      initial_interval: durationMs.default(500).describe("Wait before the first retry of a failed export; each further wait is `multiplier` times longer, up to `max_interval`, with ±50 % jitter."),
+      max_interval: durationMs.default(30_000).describe("Longest wait between retries."),
+      multiplier: numeric.pipe(z.number().min(1).max(10)).default(2).describe("Growth of the wait from one retry to the next."),
+      max_elapsed_time: durationMs.default(0).describe("`0`: retry as long as the spool holds the data; otherwise dead-letter after this long."),
     })
     .prefault({}),
-  /** Retry-After sent while the spool is full. */
-  retry_after: durationMs.default(5_000),
+  retry_after: durationMs.default(5_000).describe("`Retry-After` sent to clients while the spool is full."),
 });
 
 export type SpoolConfig = z.output<typeof spoolSchema>;
+
+/** The `service` section of a configuration. */
+export const serviceConfigSchema = z.strictObject({
+  pipelines: z
+    .record(z.string().describe("pipeline id"), pipelineSchema)
+    .refine((pipelines) => Object.keys(pipelines).length > 0, "define at least one pipeline")
+    .describe("Pipelines by id: `events` or `events/<name>` (spans converted here into Langfuse events), `otel` or `otel/<name>` (raw spans, converted by Langfuse's worker)."),
+  telemetry: z
+    .strictObject({
+      logs: z
+        .strictObject({
+          level: z
+            .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+            .default("info")
+            .describe("The `LOG_LEVEL` environment variable overrides it."),
+          format: z.enum(["json", "pretty"]).default("json").describe("`json` for log collectors, `pretty` for people at a terminal."),
+        })
+        .prefault({}),
+      health: healthConfigSchema.prefault({}),
+      metrics: metricsConfigSchema.prefault({}),
+    })
+    .prefault({}),
+  shutdown_timeout: durationMs.default(25_000).describe("Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default."),
+  memory_limit: z
+    .union([z.literal(0), z.literal("0"), byteSize])
+    .default(0)
+    .describe(
+      "Refuse new requests with 429 while the daemon's resident memory is above this (about 80 % of the container's limit); `0` turns it off. It covers every process of the daemon, as the container's limit does: with several workers the primary measures itself and each worker every 100 ms (each process's own pages from `/proc/<pid>/status`, plus the pages of node's code and libraries they share counted once) and sends the workers the total, which each compares before reading a request; where `/proc` cannot be read (not Linux), each worker compares its own.",
+    ),
+  max_inflight_request_bytes: byteSize
+    .refine((bytes) => bytes >= 1024 * 1024, "expected at least 1MiB")
+    .default(DEFAULT_INFLIGHT_REQUEST_BYTES)
+    .describe(
+      "Request bodies being read, decompressed and handled at once, per process, across every receiver (HTTP and gRPC), at least 1MiB: a request whose next bytes do not fit gets 429 / RESOURCE_EXHAUSTED with a retry delay, one that alone would need more gets 413. Keep it at least twice the largest body limit: a compressed body is held inflated and then joined.",
+    ),
+  workers: z
+    .union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" })
+    .default("auto")
+    .describe(
+      "Processes that share the listeners, each with its own spool and its own copy of the pipeline in memory. `auto`: the container's CPU quota (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`) rounded up and capped at the usable cores; 1 without a quota.",
+    ),
+  heap_growth_percent: integer({ min: 10, max: 400 })
+    .default(HEAP_GROWING_PERCENT)
+    .describe("How far V8's old generation grows past its live data before the next full collection: more memory, less GC time. Read at start; a `--heap-growing-percent` given to node itself wins."),
+  spool: spoolSchema.prefault({}),
+  reload: z
+    .strictObject({
+      poll_interval: durationMs
+        .default(2_000)
+        .describe("How often the config file is checked for changes (a Kubernetes ConfigMap update swaps a symlink, which file-change events miss); `0` leaves reloads to SIGHUP."),
+    })
+    .prefault({}),
+});
 
 const rootSchema = z.strictObject({
   receivers: sectionSchema,
   processors: sectionSchema,
   exporters: sectionSchema,
-  service: z.strictObject({
-    pipelines: z.record(z.string(), pipelineSchema).refine((pipelines) => Object.keys(pipelines).length > 0, "define at least one pipeline"),
-    telemetry: z
-      .strictObject({
-        logs: z
-          .strictObject({
-            level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-            /** `json` for log collectors, `pretty` for people at a terminal. */
-            format: z.enum(["json", "pretty"]).default("json"),
-          })
-          .prefault({}),
-        health: healthConfigSchema.prefault({}),
-        metrics: metricsConfigSchema.prefault({}),
-      })
-      .prefault({}),
-    /** Budget for a graceful stop; Kubernetes sends SIGKILL 30 s after SIGTERM by default. */
-    shutdown_timeout: durationMs.default(25_000),
-    /** Refuse new requests (429) while the daemon's resident memory (all its processes, src/daemon-memory.ts) is above this; 0 turns it off. */
-    memory_limit: z.union([z.literal(0), z.literal("0"), byteSize]).default(0),
-    /**
-     * Bytes of request bodies being read and decompressed at once, per process, across every
-     * receiver (src/pipeline/byte-budget.ts): a request whose next bytes do not fit gets 429 /
-     * RESOURCE_EXHAUSTED. Keep it at least twice the largest body limit: a compressed body is held
-     * once inflated and once joined.
-     */
-    max_inflight_request_bytes: byteSize.refine((bytes) => bytes >= 1024 * 1024, "expected at least 1MiB").default(DEFAULT_INFLIGHT_REQUEST_BYTES),
-    /** Processes sharing the listeners; `auto` is the container's CPU quota rounded up, or 1 without a quota (src/cpu-quota.ts). */
-    workers: z.union([z.literal("auto"), integer({ min: 1, max: 64 })], { error: "expected auto or a number of workers from 1 to 64" }).default("auto"),
-    /** V8's old-generation growth past the live data between full collections (src/heap-growth.ts): memory against GC time. */
-    heap_growth_percent: integer({ min: 10, max: 400 }).default(HEAP_GROWING_PERCENT),
-    spool: spoolSchema.prefault({}),
-    reload: z
-      .strictObject({
-        /** How often to check the config file for changes (ConfigMap updates swap a symlink, which inotify misses); 0 turns it off. */
-        poll_interval: durationMs.default(2_000),
-      })
-      .prefault({}),
-  }),
+  service: serviceConfigSchema,
 });
 
 export interface ResolvedComponent<F> {

@@ -6,14 +6,15 @@ import type { ExportFailure, ExportRequest } from "../pipeline/export.js";
 
 /** Settings of every exporter that PUTs objects to a store over HTTP (s3, azure_blob). */
 export const objectStoreFields = {
-  /** Connections to the store, and PUTs in flight; further PUTs wait unsigned. */
-  max_sockets: integer({ min: 1, max: 4096 }).default(64),
-  connect_timeout: durationMs.default(5_000),
-  request_timeout: durationMs.default(30_000),
-  /** Attempts per PUT (with a short backoff) before the group counts as failed for now. */
-  max_attempts: integer({ min: 1, max: 10 }).default(3),
-  /** Retry-After sent to clients when the store is unavailable. */
-  retry_after: durationMs.default(5_000),
+  max_sockets: integer({ min: 1, max: 4096 })
+    .default(64)
+    .describe("Connections to the store, and PUTs in flight: further PUTs wait unsigned and start as others finish."),
+  connect_timeout: durationMs.default(5_000).describe("Longest wait for a connection; past it the PUT counts as a network failure and is retried."),
+  request_timeout: durationMs
+    .default(30_000)
+    .describe("Longest wait for the store's answer to a PUT (or between parts of it); past it the PUT counts as a network failure and is retried."),
+  max_attempts: integer({ min: 1, max: 10 }).default(3).describe("Attempts per PUT (with a short backoff) before the group counts as failed for now and the spool retries it."),
+  retry_after: durationMs.default(5_000).describe("`Retry-After` sent to clients when the store is unavailable."),
 };
 
 export interface ObjectStoreConfig {

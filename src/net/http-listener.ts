@@ -7,13 +7,10 @@ import { readTlsFiles, tlsSchema, watchTlsFiles, type TlsConfig } from "./tls.js
 
 /** Timeouts every HTTP listener has, so slow or idle clients cannot pin a small sidecar's sockets. */
 export const httpServerFields = {
-  /** Serve HTTPS; with `client_ca_file`, require client certificates (mTLS). */
-  tls: tlsSchema.optional(),
-  /** Time to receive a whole request, headers and body. */
-  read_timeout: durationMs.default(60_000),
-  read_header_timeout: durationMs.default(10_000),
-  /** How long an idle keep-alive connection stays open. */
-  idle_timeout: durationMs.default(30_000),
+  tls: tlsSchema.optional().describe("Serve HTTPS; with `client_ca_file`, require client certificates (mTLS). Off when absent."),
+  read_timeout: durationMs.default(60_000).describe("Time to receive a whole request, headers and body."),
+  read_header_timeout: durationMs.default(10_000).describe("Time to receive the headers; slow clients get 408 and are disconnected."),
+  idle_timeout: durationMs.default(30_000).describe("How long an idle keep-alive connection stays open."),
 };
 
 export const httpEndpointSchema = (defaultEndpoint: string) =>

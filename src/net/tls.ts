@@ -10,11 +10,10 @@ import { durationMs } from "../config/units.js";
  * cert-manager renewal or a rotated Kubernetes Secret needs no restart.
  */
 export const tlsSchema = z.strictObject({
-  cert_file: z.string().min(1),
-  key_file: z.string().min(1),
-  client_ca_file: z.string().min(1).optional(),
-  /** How often the files are checked for changes. */
-  reload_interval: durationMs.default(60_000),
+  cert_file: z.string().min(1).describe("The server's certificate chain (PEM)."),
+  key_file: z.string().min(1).describe("The server's private key (PEM)."),
+  client_ca_file: z.string().min(1).optional().describe("CA certificates (PEM): when set, clients must present a certificate this CA signed (mutual TLS)."),
+  reload_interval: durationMs.default(60_000).describe("How often the files are checked for changes; a renewed certificate needs no restart."),
 });
 
 export type TlsConfig = z.output<typeof tlsSchema>;

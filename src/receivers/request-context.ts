@@ -18,7 +18,10 @@ export const propagateHeadersSchema = z
       .transform((name) => name.toLowerCase())
       .refine((name) => !NEVER_PROPAGATED.has(name), { message: "credential headers are never propagated" }),
   )
-  .default([]);
+  .default([])
+  .describe(
+    "Request headers (gRPC metadata) passed to Langfuse's worker as `propagatedHeaders` in `otel-ingestion-job` payloads, like Langfuse's LANGFUSE_INGESTION_MASKING_PROPAGATED_HEADERS (for its masking callback); only headers the request carried, names matched case-insensitively; `authorization`, `cookie` and the like are refused.",
+  );
 
 /** Reads a header (HTTP) or metadata value (gRPC); undefined when absent. */
 export type HeaderLookup = (name: string) => string | undefined;

@@ -3,8 +3,11 @@ import { endpoint } from "../config/units.js";
 import { HttpListener } from "../net/http-listener.js";
 
 export const healthConfigSchema = z.strictObject({
-  /** `host:port` for the probes; 0.0.0.0 in Kubernetes so kubelet can reach it (it serves no data). */
-  endpoint: endpoint.default(endpoint.parse("127.0.0.1:13133")),
+  endpoint: endpoint
+    .default(endpoint.parse("127.0.0.1:13133"))
+    .describe(
+      "`GET /livez` (200 while the process serves) and `GET /readyz` (200 between a complete start and the beginning of shutdown while the daemon can take data, 503 otherwise); `0.0.0.0` in Kubernetes so kubelet can reach it (it serves no data).",
+    ),
 });
 
 export type HealthConfig = z.output<typeof healthConfigSchema>;

@@ -5,9 +5,10 @@ import { HttpListener } from "../net/http-listener.js";
 import { collectProcessMetrics } from "./metrics.js";
 
 export const metricsConfigSchema = z.strictObject({
-  enabled: flag.default(true),
-  /** Prometheus scrape address; `GET /metrics`. */
-  endpoint: endpoint.default(endpoint.parse("127.0.0.1:8888")),
+  enabled: flag.default(true).describe("Serve Prometheus metrics."),
+  endpoint: endpoint
+    .default(endpoint.parse("127.0.0.1:8888"))
+    .describe("Prometheus scrape address, `GET /metrics`; with several workers the primary serves it, summing the workers."),
 });
 
 export type MetricsConfig = z.output<typeof metricsConfigSchema>;

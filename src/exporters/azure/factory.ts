@@ -18,36 +18,63 @@ const CREDENTIAL_KEYS = ["connection_string", "account_key", "sas_token", "entra
 
 export const azureBlobConfigSchema = z
   .strictObject({
-    /** LANGFUSE_S3_EVENT_UPLOAD_BUCKET in Langfuse's Azure mode. */
-    container: z.string().regex(CONTAINER_NAME, "container names are 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit"),
+    container: z
+      .string()
+      .regex(CONTAINER_NAME, "container names are 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit")
+      .describe("LANGFUSE_S3_EVENT_UPLOAD_BUCKET in Langfuse's Azure mode: the container's name (3-63 lower-case letters, digits and single hyphens). It is never created."),
     ...blobLayoutFields,
-    /** The Blob service URL (LANGFUSE_S3_EVENT_UPLOAD_ENDPOINT); default `https://<account_name>.blob.core.windows.net`. */
-    endpoint: z.url({ protocol: /^https?$/ }).optional(),
-    account_name: z.string().regex(ACCOUNT_NAME, "storage account names are 3-24 lower-case letters and digits").optional(),
-    /** Shared Key (LANGFUSE_S3_EVENT_UPLOAD_SECRET_ACCESS_KEY in Langfuse's Azure mode), base64. */
-    account_key: z.string().min(1).optional(),
-    /** A SAS token's query string (`sv=…&sig=…`); it needs create and write on the container. */
-    sas_token: z.string().min(1).optional(),
-    /** `DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…` or with BlobEndpoint / SharedAccessSignature. */
-    connection_string: z.string().min(1).optional(),
-    /** Microsoft Entra ID through @azure/identity. */
+    endpoint: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "The Blob service URL (LANGFUSE_S3_EVENT_UPLOAD_ENDPOINT), for sovereign clouds, private endpoints or Azurite (`http://127.0.0.1:10000/devstoreaccount1`); default `https://<account_name>.blob.core.windows.net`.",
+      ),
+    account_name: z
+      .string()
+      .regex(ACCOUNT_NAME, "storage account names are 3-24 lower-case letters and digits")
+      .optional()
+      .describe("The storage account (LANGFUSE_S3_EVENT_UPLOAD_ACCESS_KEY_ID in Langfuse's Azure mode)."),
+    account_key: z.string().min(1).optional().describe("Shared Key, base64 (LANGFUSE_S3_EVENT_UPLOAD_SECRET_ACCESS_KEY in Langfuse's Azure mode); with `account_name`."),
+    sas_token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A SAS token's query string (`sv=…&sig=…`) that may create and write in the container; with `account_name` or `endpoint`."),
+    connection_string: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "`AccountName=…;AccountKey=…` (with `DefaultEndpointsProtocol`, `EndpointSuffix` or `BlobEndpoint`), `BlobEndpoint=…;SharedAccessSignature=…`, or `UseDevelopmentStorage=true`; in place of `endpoint` and `account_name`.",
+      ),
     entra_id: z
       .strictObject({
-        /** `workload_identity` (AKS), `managed_identity` (VMs, AKS pod identity), or `default` (DefaultAzureCredential's chain). */
-        credential: z.enum(["workload_identity", "managed_identity", "default"]).default("workload_identity"),
-        /** Default: AZURE_CLIENT_ID (set by the AKS workload identity webhook); for a user-assigned managed identity, its client id. */
-        client_id: z.string().min(1).optional(),
-        /** Default: AZURE_TENANT_ID. */
-        tenant_id: z.string().min(1).optional(),
-        /** Default: AZURE_FEDERATED_TOKEN_FILE (workload identity only). */
-        token_file: z.string().min(1).optional(),
+        credential: z
+          .enum(["workload_identity", "managed_identity", "default"])
+          .default("workload_identity")
+          .describe(
+            "`workload_identity` (AKS, from AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE), `managed_identity` (a VM's, scale set's or node pool's) or `default` (DefaultAzureCredential's chain; AZURE_TOKEN_CREDENTIALS=prod keeps it to the non-developer credentials).",
+          ),
+        client_id: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Default: AZURE_CLIENT_ID (set by the AKS workload identity webhook); for a user-assigned managed identity, its client id."),
+        tenant_id: z.string().min(1).optional().describe("Default: AZURE_TENANT_ID."),
+        token_file: z.string().min(1).optional().describe("Default: AZURE_FEDERATED_TOKEN_FILE (workload identity only)."),
       })
-      .optional(),
+      .optional()
+      .describe(
+        "Microsoft Entra ID through @azure/identity (loaded only then; its token is renewed in the background). The identity needs a data role such as Storage Blob Data Contributor; tokens go over https only.",
+      ),
     ...objectStoreFields,
   })
   .superRefine((config, context) => {
     for (const problem of storageTarget(config).problems) context.addIssue({ code: "custom", path: problem.path, message: problem.message });
-  });
+  })
+  .describe(
+    "Azure Blob Storage, for Langfuse in Azure mode (LANGFUSE_USE_AZURE_BLOB=true): the keys and bytes `s3` writes, as block blobs. Give exactly one way to authenticate: `account_key`, `sas_token`, `connection_string` or `entra_id`.",
+  );
 
 export type AzureBlobConfig = z.output<typeof azureBlobConfigSchema>;
 

@@ -11,20 +11,24 @@ import { LangfuseQueueExporter } from "./queues.js";
 import { redisConfigSchema, type RedisClient } from "./redis.js";
 import { RedisSeenTraceStore } from "./seen-traces.js";
 
-export const bullmqConfigSchema = z.strictObject({
-  ...projectRoutingFields,
-  redis: redisConfigSchema.prefault({}),
-  /** LANGFUSE_INGESTION_QUEUE_SHARD_COUNT; used only with Redis Cluster, as in Langfuse. */
-  shard_count: integer({ min: 1, max: 1024 }).default(1),
-  /** `auto` follows Langfuse (OTLP 0, API 5 s, longer around midnight UTC); a duration overrides it for every job. */
-  delay: z.union([z.literal("auto"), durationMs], { error: "expected auto or a duration such as 0ms or 2s" }).default("auto"),
-  /** LANGFUSE_INGESTION_QUEUE_DELAY_MS: the midnight delay, and the cap of the API delay. */
-  ingestion_delay: durationMs.default(15_000),
-  /** LANGFUSE_SKIP_S3_LIST_FOR_OBSERVATIONS_PROJECT_IDS. */
-  skip_s3_list_project_ids: z.array(z.string().min(1)).default([]),
-  /** Retry-After sent to clients while Redis is unreachable. */
-  retry_after: durationMs.default(2_000),
-});
+export const bullmqConfigSchema = z
+  .strictObject({
+    ...projectRoutingFields,
+    redis: redisConfigSchema.prefault({}).describe("The connection to Langfuse's Redis: a single node, TLS, Sentinel or Cluster."),
+    shard_count: integer({ min: 1, max: 1024 })
+      .default(1)
+      .describe("LANGFUSE_INGESTION_QUEUE_SHARD_COUNT; used only with `redis.cluster_nodes`, as in Langfuse."),
+    delay: z
+      .union([z.literal("auto"), durationMs], { error: "expected auto or a duration such as 0ms or 2s" })
+      .default("auto")
+      .describe("`auto` follows Langfuse (OTLP 0; API 5 s, or `ingestion_delay` from 23:45 to 00:15 UTC); a duration overrides it for every job."),
+    ingestion_delay: durationMs.default(15_000).describe("LANGFUSE_INGESTION_QUEUE_DELAY_MS: the midnight delay, and the cap of the API delay."),
+    skip_s3_list_project_ids: z.array(z.string().min(1)).default([]).describe("LANGFUSE_SKIP_S3_LIST_FOR_OBSERVATIONS_PROJECT_IDS."),
+    retry_after: durationMs.default(2_000).describe("`Retry-After` sent to clients while Redis is unreachable."),
+  })
+  .describe(
+    "Langfuse's `ingestion-queue` on Redis: one `ingestion-job` per group, pointing at the object of the nearest blob exporter before it, with Langfuse's queue defaults. Jobs go out in `addBulk` calls of at most 1,000 (one Redis transaction each), and seen-trace claims at most 1,000 commands at a time.",
+  );
 
 export type BullmqConfig = z.output<typeof bullmqConfigSchema>;
 

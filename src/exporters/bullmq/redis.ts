@@ -5,40 +5,46 @@ import { durationMs, flag } from "../../config/units.js";
 
 export const redisConfigSchema = z
   .strictObject({
-    /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
-    url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
-    /** Langfuse's REDIS_KEY_PREFIX: BullMQ's prefix (default `bull`) and the raw prefix of other keys. */
-    key_prefix: z.string().min(1).optional(),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    /** TLS to Redis (also turned on by a `rediss://` URL): CA, client certificate and key files, server name. */
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
+      .default("redis://127.0.0.1:6379")
+      .describe("`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS; user and password can also be given below."),
+    key_prefix: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Langfuse's REDIS_KEY_PREFIX: BullMQ's prefix (default `bull`) and the raw prefix of the seen-trace and other keys."),
+    username: z.string().min(1).optional().describe("Redis ACL user."),
+    password: z.string().min(1).optional().describe("Redis password (from `${env:…}` or `${file:…}`)."),
     tls: z
       .strictObject({
-        ca_file: z.string().min(1).optional(),
-        cert_file: z.string().min(1).optional(),
-        key_file: z.string().min(1).optional(),
-        servername: z.string().min(1).optional(),
-        reject_unauthorized: flag.default(true),
+        ca_file: z.string().min(1).optional().describe("CA certificates (PEM) to trust for the server."),
+        cert_file: z.string().min(1).optional().describe("Client certificate (PEM), for mutual TLS."),
+        key_file: z.string().min(1).optional().describe("The client certificate's key (PEM)."),
+        servername: z.string().min(1).optional().describe("Server name to check the certificate against (SNI)."),
+        reject_unauthorized: flag.default(true).describe("Refuse a server certificate that does not verify."),
       })
-      .optional(),
-    /** Redis Sentinel: the daemon asks the sentinels for the current master and follows failovers. */
+      .optional()
+      .describe("TLS to Redis; a `rediss://` URL turns it on too."),
     sentinel: z
       .strictObject({
-        nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "expected host:port")).min(1),
-        master_name: z.string().min(1),
-        username: z.string().min(1).optional(),
-        password: z.string().min(1).optional(),
-        /** Use TLS to the sentinels too (with the `tls` settings). */
-        tls: flag.default(false),
+        nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "expected host:port")).min(1).describe("The sentinels, `host:port`."),
+        master_name: z.string().min(1).describe("The master's name in the sentinels."),
+        username: z.string().min(1).optional().describe("User for the sentinels."),
+        password: z.string().min(1).optional().describe("Password for the sentinels."),
+        tls: flag.default(false).describe("Use TLS (with the `tls` settings) towards the sentinels too."),
       })
-      .optional(),
-    /** Redis Cluster seed nodes (`host:port`); turns on Langfuse's cluster queue naming and sharding. */
-    cluster_nodes: z.array(z.string().regex(/^[^:]+:\d+$/, "expected host:port")).min(1).optional(),
-    connect_timeout: durationMs.default(5_000),
-    /** A command that gets no answer in this time fails (and the request gets a retryable error). */
-    command_timeout: durationMs.default(10_000),
-    /** Langfuse's LANGFUSE_BULLMQ_SKIP_REDIS_VERSION_CHECK. */
-    skip_version_check: flag.default(false),
+      .optional()
+      .describe("Redis Sentinel: the daemon asks the sentinels for the current master and follows failovers. Not with `cluster_nodes`."),
+    cluster_nodes: z
+      .array(z.string().regex(/^[^:]+:\d+$/, "expected host:port"))
+      .min(1)
+      .optional()
+      .describe("Redis Cluster seed nodes (`host:port`); turns on Langfuse's `{prefix:queue}` hash-tagged queue names and sharding."),
+    connect_timeout: durationMs.default(5_000).describe("Longest wait for a connection."),
+    command_timeout: durationMs.default(10_000).describe("A command that gets no answer in this time fails (and the request gets a retryable error)."),
+    skip_version_check: flag.default(false).describe("Langfuse's LANGFUSE_BULLMQ_SKIP_REDIS_VERSION_CHECK."),
   })
   .strict()
   .refine((config) => !(config.sentinel && config.cluster_nodes), { message: "use either sentinel or cluster_nodes, not both", path: ["sentinel"] });

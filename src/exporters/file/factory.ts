@@ -10,18 +10,19 @@ import type { ExportFailure, ExportRequest } from "../../pipeline/export.js";
 import { blobLayoutFields } from "../blob-settings.js";
 import { ConcurrencyLimiter, forEachBounded } from "../../pipeline/concurrency.js";
 
-export const fileConfigSchema = z.strictObject({
-  /** Root folder; objects land at `<directory>/<key>`, with the same keys the s3 exporter writes. */
-  directory: z.string().min(1),
-  ...blobLayoutFields,
-  /** fsync each file and its folder before reporting success. */
-  fsync: flag.default(true),
-  /**
-   * Files written at once, across every export of this exporter; the rest wait unopened. Each
-   * write holds one descriptor at a time (the file, then its folder for the fsync).
-   */
-  max_open_files: integer({ min: 1, max: 4096 }).default(32),
-});
+export const fileConfigSchema = z
+  .strictObject({
+    directory: z.string().min(1).describe("Root folder; objects land at `<directory>/<key>`, with the keys the s3 exporter writes."),
+    ...blobLayoutFields,
+    fsync: flag.default(true).describe("fsync each file and its folder before reporting success."),
+    // Each write holds one descriptor at a time (the file, then its folder for the fsync).
+    max_open_files: integer({ min: 1, max: 4096 })
+      .default(32)
+      .describe("Files written at once, across every export of this exporter; the rest wait unopened, so a request of any size holds at most this many descriptors."),
+  })
+  .describe(
+    "The same keys and bytes on local disk (development, or a volume another process ships). Files are written to a temporary name and renamed, so readers never see partial files; key segments `.`, `..`, empty ones and `%` itself are percent-escaped on disk, so no id can leave the directory. A failed write (out of descriptors, out of space, no permission) is retried from the spool.",
+  );
 
 export type FileConfig = z.output<typeof fileConfigSchema>;
 

@@ -9,19 +9,23 @@ import { OTEL_INGESTION_QUEUE } from "../bullmq/queue-naming.js";
 import { LangfuseQueueExporter } from "../bullmq/queues.js";
 import { redisConfigSchema, type RedisClient } from "../bullmq/redis.js";
 
-export const langfuseOtelConfigSchema = z.strictObject({
-  ...projectRoutingFields,
-  redis: redisConfigSchema.prefault({}),
-  /** LANGFUSE_OTEL_INGESTION_QUEUE_SHARD_COUNT; used only with Redis Cluster, as in Langfuse. */
-  shard_count: integer({ min: 1, max: 1024 }).default(1),
-  /**
-   * LANGFUSE_SKIP_FINAL_FOR_OTEL_PROJECTS: mark each project that sends spans as an OTel user
-   * (`langfuse:project:<id>:otel:active`, one day), which lets Langfuse skip FINAL in its queries.
-   */
-  mark_otel_projects: flag.default(false),
-  /** Retry-After sent to clients while Redis is unreachable. */
-  retry_after: durationMs.default(2_000),
-});
+export const langfuseOtelConfigSchema = z
+  .strictObject({
+    ...projectRoutingFields,
+    redis: redisConfigSchema.prefault({}).describe("The connection to Langfuse's Redis, as for `bullmq` (a YAML anchor can share it)."),
+    shard_count: integer({ min: 1, max: 1024 })
+      .default(1)
+      .describe("LANGFUSE_OTEL_INGESTION_QUEUE_SHARD_COUNT; used only with `redis.cluster_nodes`; the shard is picked from `<projectId>-<fileKey>` as Langfuse does."),
+    mark_otel_projects: flag
+      .default(false)
+      .describe(
+        "LANGFUSE_SKIP_FINAL_FOR_OTEL_PROJECTS: mark each project that sends spans as an OTel user (`langfuse:project:<id>:otel:active`, one day), as Langfuse's endpoint does with that setting, which lets Langfuse skip FINAL in its queries.",
+      ),
+    retry_after: durationMs.default(2_000).describe("`Retry-After` sent to clients while Redis is unreachable."),
+  })
+  .describe(
+    "Langfuse's `otel-ingestion-queue` on Redis: one `otel-ingestion-job` per stored export, pointing at the object of the nearest blob exporter before it, no delay, Langfuse's queue defaults.",
+  );
 
 export type LangfuseOtelConfig = z.output<typeof langfuseOtelConfigSchema>;
 

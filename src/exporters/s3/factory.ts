@@ -12,23 +12,26 @@ import type { AwsCredentials } from "./sigv4.js";
 
 export const s3ConfigSchema = z
   .strictObject({
-    bucket: z.string().min(3, "bucket names have at least 3 characters"),
+    bucket: z.string().min(3, "bucket names have at least 3 characters").describe("LANGFUSE_S3_EVENT_UPLOAD_BUCKET."),
     ...blobLayoutFields,
-    /** For MinIO, R2, Ceph and other S3-compatible stores; omit for AWS. */
-    endpoint: z.url().optional(),
-    region: z.string().min(1).default("us-east-1"),
-    /** `true` for MinIO and most self-hosted stores (http://host/bucket/key). */
-    force_path_style: flag.default(false),
-    access_key_id: z.string().min(1).optional(),
-    secret_access_key: z.string().min(1).optional(),
-    session_token: z.string().min(1).optional(),
-    server_side_encryption: z.enum(["AES256", "aws:kms", "aws:kms:dsse"]).optional(),
-    sse_kms_key_id: z.string().min(1).optional(),
-    /**
-     * `when_required` sends no CRC32 checksum headers: what MinIO before 2025, R2 and Ceph accept.
-     * `when_supported` is the AWS SDK default, for AWS S3.
-     */
-    checksum: z.enum(["when_required", "when_supported"]).default("when_required"),
+    endpoint: z.url().optional().describe("For MinIO, R2, Ceph, GCS and other S3-compatible stores (e.g. `http://minio:9000`); omit for AWS."),
+    region: z.string().min(1).default("us-east-1").describe("`auto` for R2 and GCS."),
+    force_path_style: flag.default(false).describe("`true` for MinIO and most self-hosted stores (`http://host/bucket/key`)."),
+    access_key_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Static credentials: give both key id and secret, or neither to use the AWS SDK's default credential chain (environment, shared config and SSO, IRSA web identity, ECS and EC2 instance roles).",
+      ),
+    secret_access_key: z.string().min(1).optional().describe("The secret of `access_key_id` (from `${env:…}` or `${file:…}`)."),
+    session_token: z.string().min(1).optional().describe("With temporary static credentials."),
+    server_side_encryption: z.enum(["AES256", "aws:kms", "aws:kms:dsse"]).optional().describe("Server-side encryption S3 applies to each object."),
+    sse_kms_key_id: z.string().min(1).optional().describe("The KMS key, with `aws:kms` or `aws:kms:dsse`."),
+    checksum: z
+      .enum(["when_required", "when_supported"])
+      .default("when_required")
+      .describe("`when_required` sends no CRC32 checksum headers: what MinIO before 2025, R2, Ceph and GCS accept. `when_supported` is the AWS SDK default, for AWS S3."),
     ...objectStoreFields,
   })
   .superRefine((config, context) => {
@@ -42,7 +45,10 @@ export const s3ConfigSchema = z
     if (config.sse_kms_key_id !== undefined && config.server_side_encryption !== "aws:kms" && config.server_side_encryption !== "aws:kms:dsse") {
       context.addIssue({ code: "custom", path: ["sse_kms_key_id"], message: "sse_kms_key_id needs server_side_encryption: aws:kms" });
     }
-  });
+  })
+  .describe(
+    "Any S3-compatible store (AWS S3, MinIO, R2, Ceph), and Google Cloud Storage in its interoperability mode: one object per group under Langfuse's key layout, signed PUTs over a keep-alive connection pool.",
+  );
 
 export type S3Config = z.output<typeof s3ConfigSchema>;
 

@@ -20,14 +20,15 @@ const projectId = z
 
 const keySchema = z
   .strictObject({
-    public_key: z.string().min(1),
-    secret_key: z.string().min(1).optional(),
+    public_key: z.string().min(1).describe("The key pair's public key; each one listed once."),
+    secret_key: z.string().min(1).optional().describe("The secret key (from `${env:…}` or `${file:…}`); give it or `secret_key_sha256`, not both."),
     secret_key_sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex characters")
-      .optional(),
-    project_id: projectId,
-    org_id: z.string().min(1).optional(),
+      .optional()
+      .describe("Hex sha256 of the secret key (see `salt`), so no plain secret sits in the file."),
+    project_id: projectId.describe("The Langfuse project the key writes to; a segment of object and Redis keys, so without `/`, `\\` or control characters, and not `.` or `..`."),
+    org_id: z.string().min(1).optional().describe("The project's organization id, written into the jobs' `authCheck.scope`."),
   })
   .refine((key) => (key.secret_key === undefined) !== (key.secret_key_sha256 === undefined), {
     message: "give exactly one of secret_key and secret_key_sha256",
@@ -35,14 +36,15 @@ const keySchema = z
 
 export const authConfigSchema = z
   .strictObject({
-    /**
-     * With a salt, `secret_key_sha256` is Langfuse's fast hash (the `fast_hashed_secret_key` column
-     * of Langfuse's `api_keys` table, made with the instance's SALT); without, the plain sha256 of the secret.
-     */
-    salt: z.string().min(1).optional(),
-    keys: z.array(keySchema).default([]),
-    /** Also accept the keys in Langfuse's own database (checked after the keys listed here). */
-    langfuse_db: langfuseDbSchema.optional(),
+    salt: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "With a salt, `secret_key_sha256` is Langfuse's own fast hash (the `fast_hashed_secret_key` column of Langfuse's `api_keys` table, made with the instance's SALT); without, the plain sha256 of the secret.",
+      ),
+    keys: z.array(keySchema).default([]).describe("Key pairs and the project each writes to; at least one, unless `langfuse_db` is set."),
+    langfuse_db: langfuseDbSchema.optional().describe("Also accept the keys in Langfuse's own database, checked after the keys listed here."),
   })
   .superRefine((config, context) => {
     if (config.keys.length === 0 && config.langfuse_db === undefined) {
@@ -55,7 +57,10 @@ export const authConfigSchema = z
       }
       seen.add(key.public_key);
     });
-  });
+  })
+  .describe(
+    "Resolves the request's credentials to a project (the keys listed, then, with `langfuse_db`, Langfuse's own database), refuses the whole request when they are wrong (401), then authorises each event by access level (Bearer keys: scores only; refused with 403 on OTLP). Secrets are compared in constant time as digests and never logged.",
+  );
 
 export type AuthConfig = z.output<typeof authConfigSchema>;
 

@@ -16,20 +16,23 @@ import { langfuseSecretKeyHash } from "./credentials.js";
  * unknown keys cached as "api-key-non-existent"), so the daemon keeps working from the cache while
  * Postgres is briefly down.
  */
-export const langfuseDbSchema = z.strictObject({
-  /** Langfuse's DATABASE_URL. */
-  url: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
-  /** Langfuse's SALT. */
-  salt: z.string().min(1),
-  /** Langfuse's Redis (REDIS_CONNECTION_STRING) for the shared key cache; omit to ask Postgres every time. */
-  cache_redis_url: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").optional(),
-  /** REDIS_KEY_PREFIX, prepended raw to the cache keys. */
-  cache_key_prefix: z.string().default(""),
-  /** LANGFUSE_CACHE_API_KEY_TTL_SECONDS. */
-  cache_ttl: durationMs.default(300_000),
-  pool_size: integer({ min: 1, max: 100 }).default(4),
-  query_timeout: durationMs.default(5_000),
-});
+export const langfuseDbSchema = z
+  .strictObject({
+    url: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").describe("Langfuse's DATABASE_URL."),
+    salt: z.string().min(1).describe("Langfuse's SALT."),
+    cache_redis_url: z
+      .string()
+      .regex(/^rediss?:\/\//, "expected a redis:// URL")
+      .optional()
+      .describe("Langfuse's Redis (REDIS_CONNECTION_STRING) for the shared key cache; without it, Postgres is asked every time."),
+    cache_key_prefix: z.string().default("").describe("Langfuse's REDIS_KEY_PREFIX, prepended raw to the cache keys."),
+    cache_ttl: durationMs.default(300_000).describe("LANGFUSE_CACHE_API_KEY_TTL_SECONDS: how long a key stays cached (sliding)."),
+    pool_size: integer({ min: 1, max: 100 }).default(4).describe("Postgres connections."),
+    query_timeout: durationMs.default(5_000).describe("Longest wait for one Postgres query."),
+  })
+  .describe(
+    "Keys are checked as Langfuse checks them (fast hash, bcrypt fallback that then stores the fast hash, organization keys refused) and cached under Langfuse's `api-key:<hash>` keys (unknown keys cached as non-existent); cached keys keep working while Postgres is down, an uncached key then gets 503.",
+  );
 
 export type LangfuseDbConfig = z.output<typeof langfuseDbSchema>;
 

@@ -4,7 +4,11 @@ import type { EventRecord } from "../../pipeline/batch.js";
 import { defineProcessor } from "../../pipeline/define-processor.js";
 import { Pacer } from "../../pipeline/pacing.js";
 
-export const groupConfigSchema = z.strictObject({});
+export const groupConfigSchema = z
+  .strictObject({})
+  .describe(
+    "One group per entity (the event type's entity and the body id): one blob and one job each. Without `group`, every event is its own blob and job (still valid for the worker, just more objects).",
+  );
 
 /** `${entityType}-${body.id}`, or undefined for events that cannot be stored (no body id). */
 export function groupKey(record: EventRecord): string | undefined {

@@ -6,21 +6,30 @@ import { OverloadedError } from "../../pipeline/errors.js";
 import { TokenBucket } from "./token-bucket.js";
 
 const limitSchema = z.strictObject({
-  /** Sustained events (spans, in an otel pipeline) per second. */
-  events_per_second: numeric.pipe(z.number().positive()),
-  /** Events allowed at once after a quiet spell. Default: one second's worth. */
-  burst: numeric.pipe(z.number().int().positive()).optional(),
+  events_per_second: numeric.pipe(z.number().positive()).describe("Sustained events (spans, in an otel pipeline) per second."),
+  burst: numeric
+    .pipe(z.number().int().positive())
+    .optional()
+    .describe("Events allowed at once after a quiet spell; when absent, one second's worth."),
 });
 type Limit = z.output<typeof limitSchema>;
 
-export const rateLimitConfigSchema = z.strictObject({
-  /** The limit of every project not listed under `projects`. Absent: those projects are not limited. */
-  default: limitSchema.optional(),
-  /** Project id → its own limit. */
-  projects: z.record(z.string().min(1), limitSchema).default({}),
-  /** The limit of each client IP address, across projects. Absent: addresses are not limited. */
-  per_client_address: limitSchema.optional(),
-});
+export const rateLimitConfigSchema = z
+  .strictObject({
+    default: limitSchema.optional().describe("The limit of every project not listed under `projects`; when absent, those projects are not limited."),
+    projects: z
+      .record(z.string().min(1).describe("project id"), limitSchema)
+      .default({})
+      .describe("Project id → its own limit."),
+    per_client_address: limitSchema
+      .optional()
+      .describe(
+        "The limit of each client IP address (as the socket sees it; X-Forwarded-For is not trusted), checked first, across projects and transports; idle address buckets are forgotten once there are 10,000. When absent, addresses are not limited.",
+      ),
+  })
+  .describe(
+    "Per-project (and optionally per-client-address) token buckets, so one noisy project or client cannot fill the spool every project shares; not in Langfuse. A request over a limit is refused whole with 429 / RESOURCE_EXHAUSTED and a Retry-After (gRPC RetryInfo) saying when the bucket will hold enough again; nothing of it is stored. Cost is the events the request carries when it reaches `rate_limit` (spans in an otel pipeline); a request larger than the burst is admitted once the bucket is full, and its debt delays what follows. Buckets live in each process: with `workers: N`, each worker enforces the limits on its own.",
+  );
 
 export type RateLimitConfig = z.output<typeof rateLimitConfigSchema>;
 

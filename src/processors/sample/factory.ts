@@ -4,10 +4,16 @@ import { defineProcessor } from "../../pipeline/define-processor.js";
 import { numeric } from "../../config/units.js";
 import { isTraceInSample } from "./decision.js";
 
-export const sampleConfigSchema = z.strictObject({
-  /** Project id → fraction of traces to keep. Projects not listed keep everything. */
-  rates: z.record(z.string().min(1), numeric.pipe(z.number().min(0).max(1))).default({}),
-});
+export const sampleConfigSchema = z
+  .strictObject({
+    rates: z
+      .record(z.string().min(1).describe("project id"), numeric.pipe(z.number().min(0).max(1)))
+      .default({})
+      .describe("Project id → fraction of traces to keep; projects not listed keep everything."),
+  })
+  .describe(
+    "Langfuse's per-project trace sampling, bit-exact (the first 32 bits of sha256(traceId) below the rate), so a trace is kept or dropped whole. Unlike Langfuse, sampled-out events are dropped before anything is stored; they still count as successes. In an otel pipeline each span is kept or dropped by its trace id.",
+  );
 
 export type SampleConfig = z.output<typeof sampleConfigSchema>;
 

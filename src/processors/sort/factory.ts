@@ -5,7 +5,9 @@ import { defineProcessor } from "../../pipeline/define-processor.js";
 import { sortPaced } from "../../pipeline/paced-sort.js";
 import { Pacer } from "../../pipeline/pacing.js";
 
-export const sortConfigSchema = z.strictObject({});
+export const sortConfigSchema = z
+  .strictObject({})
+  .describe("Langfuse's order: creates before updates, each by envelope timestamp, stable; before or after `group` it gives the same groups in the same order.");
 
 /**
  * Sorts `items` in place by the ingestion order of each one's event, stable. Each key is computed

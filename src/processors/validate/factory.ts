@@ -3,7 +3,11 @@ import { defineProcessor } from "../../pipeline/define-processor.js";
 import { validateIngestionEvent } from "./schema.js";
 import { checkOtelExport } from "./otel-spans.js";
 
-export const validateConfigSchema = z.strictObject({});
+export const validateConfigSchema = z
+  .strictObject({})
+  .describe(
+    "Checks every event against Langfuse's ingestion schema and replaces it with the normalised form Langfuse writes (unknown keys stripped, environment and usage normalised); invalid events become per-event 400s (OTLP: rejected spans) while the rest goes on; `sdk-log` events are logged at debug level and dropped, as in Langfuse. In an otel pipeline: Langfuse's check of raw exports, which refuses the whole request with 400 when a span lacks usable ids.",
+  );
 
 /**
  * Checks every event against Langfuse's ingestion schema and replaces it with the normalised form

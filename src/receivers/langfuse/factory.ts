@@ -9,21 +9,27 @@ import { handleIngestion } from "./ingestion.js";
 import { propagateHeadersSchema } from "../request-context.js";
 
 
-export const langfuseConfigSchema = z.strictObject({
-  endpoint: endpoint.default(endpoint.parse("127.0.0.1:3000")),
-  /** Langfuse's Next.js body limit for `/api/public/ingestion`. */
-  max_ingestion_body_size: byteSize.default(byteSize.parse("4.5MiB")),
-  /** For `/api/public/otel/v1/traces`; the OTLP specification recommends at least 64 MiB. */
-  max_otel_body_size: byteSize.default(byteSize.parse("64MiB")),
-  /**
-   * The target Langfuse's LANGFUSE_MIGRATION_V4_WRITE_MODE: `events_only` (the v4 default) accepts
-   * only score-create and sdk-log on /api/public/ingestion, as Langfuse v4 does.
-   */
-  write_mode: z.enum(["legacy", "dual", "events_only"]).default("legacy"),
-  /** Headers passed to Langfuse's worker in otel-ingestion-job payloads (LANGFUSE_INGESTION_MASKING_PROPAGATED_HEADERS). */
-  propagate_headers: propagateHeadersSchema,
-  ...httpServerFields,
-});
+export const langfuseConfigSchema = z
+  .strictObject({
+    endpoint: endpoint.default(endpoint.parse("127.0.0.1:3000")).describe("Where to listen."),
+    max_ingestion_body_size: byteSize
+      .default(byteSize.parse("4.5MiB"))
+      .describe("Largest `/api/public/ingestion` body: Langfuse's own (Next.js) limit."),
+    max_otel_body_size: byteSize
+      .default(byteSize.parse("64MiB"))
+      .describe("Largest `/api/public/otel/v1/traces` body; the OTLP specification recommends at least 64 MiB."),
+    write_mode: z
+      .enum(["legacy", "dual", "events_only"])
+      .default("legacy")
+      .describe(
+        "The target Langfuse's LANGFUSE_MIGRATION_V4_WRITE_MODE. With `events_only` (Langfuse v4's default), `/api/public/ingestion` accepts only `score-create` and `sdk-log` and answers other events with Langfuse v4's per-event 400 \"Event type not accepted\".",
+      ),
+    propagate_headers: propagateHeadersSchema,
+    ...httpServerFields,
+  })
+  .describe(
+    "Langfuse's public API, so Langfuse SDKs can use the daemon as their base URL: `POST /api/public/ingestion` (native batches), `POST /api/public/otel/v1/traces` (OTLP/HTTP), `GET /api/public/health`.",
+  );
 
 export type LangfuseConfig = z.output<typeof langfuseConfigSchema>;
 

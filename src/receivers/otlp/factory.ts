@@ -13,40 +13,41 @@ const DEFAULT_MAX_BODY = "64MiB";
 
 export const otlpConfigSchema = z
   .strictObject({
-    /** Headers (gRPC metadata) passed to Langfuse's worker in otel-ingestion-job payloads. */
     propagate_headers: propagateHeadersSchema,
     grpc: nullAsEmpty(z
       .strictObject({
-        endpoint: endpoint.default(endpoint.parse("127.0.0.1:4317")),
-        max_recv_msg_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)),
-        /** gRPC over TLS; with `client_ca_file`, mutual TLS. */
-        tls: tlsSchema.optional(),
-        /** Calls one connection may have open at once. */
-        max_concurrent_streams: integer({ min: 1, max: 10_000 }).default(100),
-        /** A connection without calls for this long is closed (GOAWAY), so idle clients do not pile up. */
-        max_connection_idle: durationMs.default(300_000),
-        /**
-         * Every connection is asked to reconnect (GOAWAY) after this long, and its calls get
-         * `max_connection_age_grace` to finish before it is closed: a call whose request never
-         * completes (a stream left open) cannot hold the server for longer. Clients reconnect
-         * transparently.
-         */
-        max_connection_age: durationMs.default(30 * 60_000),
-        max_connection_age_grace: durationMs.default(60_000),
+        endpoint: endpoint.default(endpoint.parse("127.0.0.1:4317")).describe("Where to listen."),
+        max_recv_msg_size: byteSize
+          .default(byteSize.parse(DEFAULT_MAX_BODY))
+          .describe("Largest message after decompression (the OTLP specification recommends at least 64 MiB)."),
+        tls: tlsSchema.optional().describe("gRPC over TLS; with `client_ca_file`, mutual TLS. Off when absent."),
+        max_concurrent_streams: integer({ min: 1, max: 10_000 }).default(100).describe("Calls one connection may have open at once."),
+        max_connection_idle: durationMs
+          .default(300_000)
+          .describe("A connection without calls for this long is closed (GOAWAY), so idle clients do not pile up."),
+        max_connection_age: durationMs
+          .default(30 * 60_000)
+          .describe(
+            "Every connection is asked to reconnect (GOAWAY) after this long, so a call whose request never completes (a stream left open) cannot hold the server longer; OTLP clients reconnect transparently.",
+          ),
+        max_connection_age_grace: durationMs.default(60_000).describe("How long a connection's calls may still finish after `max_connection_age` before it is closed."),
       }))
-      .optional(),
+      .optional()
+      .describe("OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip, credentials in the `authorization` metadata."),
     http: nullAsEmpty(z
       .strictObject({
-        endpoint: endpoint.default(endpoint.parse("127.0.0.1:4318")),
-        traces_url_path: z.string().startsWith("/").default("/v1/traces"),
-        max_request_body_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)),
+        endpoint: endpoint.default(endpoint.parse("127.0.0.1:4318")).describe("Where to listen."),
+        traces_url_path: z.string().startsWith("/").default("/v1/traces").describe("The path OTLP traces are posted to."),
+        max_request_body_size: byteSize.default(byteSize.parse(DEFAULT_MAX_BODY)).describe("Largest body, checked before and after decompression."),
         ...httpServerFields,
       }))
-      .optional(),
+      .optional()
+      .describe("OTLP/HTTP: `POST` with `application/x-protobuf` or `application/json`, gzip or deflate."),
   })
   .refine((config) => config.grpc !== undefined || config.http !== undefined, {
     message: "enable at least one protocol: grpc, http or both",
-  });
+  })
+  .describe("OTLP from OpenTelemetry SDKs and Collectors. Enable at least one of `grpc` and `http`; `grpc:` alone, with no value, enables it with defaults.");
 
 export type OtlpConfig = z.output<typeof otlpConfigSchema>;
 
