@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 /**
  * What `service.workers: auto` means: one worker per CPU of the container's CPU quota, and one
  * worker when there is no quota. Each worker holds its own copy of the pipeline's code and heap
- * (README, "Memory"), so a count taken from the node's cores would size a container's memory by
+ * (docs/operations.md, "Memory"), so a count taken from the node's cores would size a container's memory by
  * the node it lands on: a sidecar without a CPU limit on a 16-core node would start 16 workers
  * and be OOM-killed before it serves. A CPU limit is a statement of what the container may use;
  * the core count is not.

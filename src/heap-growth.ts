@@ -3,13 +3,14 @@ import { setFlagsFromString } from "node:v8";
 /**
  * How far V8 lets the old generation grow past what survived the last full collection before it
  * collects again, in percent. V8's own factor is dynamic, up to 4x: on the converted-events path
- * about 40 MB survive and the heap reached 160-180 MB between collections (RSS 410-430 MiB in
- * `npm run bench`). At 100 % the heap stays near twice the live data (RSS about 250 MiB) for more,
- * shorter full collections; 75 keeps RSS there with the shipped single-threaded GC, which frees
- * memory later than V8's concurrent sweeper. The raw path pays for it differently: V8 counts the
- * ArrayBuffer memory allocated since the last full collection (request bodies, stored JSON) against
- * this headroom, so with a ~28 MB heap it starts a full collection every ~150 ms at full load; 150
- * halves them (`service.heap_growth_percent`). See the README's memory section for both trades.
+ * the heap grew to several times its live data between collections, and resident memory with it.
+ * At 100 % the heap stays near twice the live data, for more, shorter full collections; 75 keeps
+ * resident memory there with the shipped single-threaded GC, which frees memory later than V8's
+ * concurrent sweeper. The raw path pays for it differently: V8 counts the ArrayBuffer memory
+ * allocated since the last full collection (request bodies, stored JSON) against this headroom,
+ * so with its small heap it collects often at full load; a higher value collects less often for
+ * more memory (`service.heap_growth_percent`). Both trades: docs/operations.md ("Memory"), and the
+ * measurements in bench/results/2026-11-25.md and 2026-11-26.md.
  */
 export const HEAP_GROWING_PERCENT = 75;
 

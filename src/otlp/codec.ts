@@ -219,8 +219,8 @@ export function compactResourceSpansBytes(body: Buffer): Buffer | undefined {
 }
 
 /**
- * The compact array's structure, parsed from its bytes read as Latin-1: about 40 % less CPU than
- * UTF-8 (Node 20 decodes UTF-8 without SIMD, ~9 ns a byte, and LLM text is full of non-ASCII).
+ * The compact array's structure, parsed from its bytes read as Latin-1: less CPU than UTF-8 (Node
+ * 20 decodes UTF-8 without SIMD, and LLM text is full of non-ASCII; bench/results/2026-11-26.md).
  * JSON's syntax is all ASCII and no byte of a multi-byte UTF-8 sequence is a quote, a backslash or
  * a control character, so this parses exactly when the UTF-8 text parses, to the same structure,
  * numbers and ASCII strings; only strings with non-ASCII characters differ (each such character

@@ -3,8 +3,8 @@
  * than `maxString`.
  *
  * Why: V8 puts every string over 128 KB in fresh large-object pages, and on small VMs those cost
- * more than the parse itself: a 330 KB OTLP/JSON body took 1.2-2 ms to become one Latin-1 string
- * against 26-31 µs in pieces (joining pieces does not help: JSON.parse flattens them first). So
+ * more than the parse itself, many times what the same bytes cost in pieces under that size
+ * (bench/results/2026-11-26.md; joining pieces does not help: JSON.parse flattens them first). So
  * the objects that are elements of arrays `pieceDepth` levels down (an OTLP export's spans) are
  * parsed one by one, and the rest (the skeleton) with a placeholder string in each one's place,
  * put back by a reviver.

@@ -7,8 +7,8 @@ import { MAX_NESTING_DEPTH } from "../model/nesting.js";
  * web container stores for the request, except ids as lower-case hex: 64-bit integers as decimal
  * strings, bytes values as a Buffer's JSON, fields present on the wire only), without building
  * objects: strings are copied as UTF-8 bytes with JSON escaping. The raw
- * OTel path stores this text; building objects and serialising them cost ~50 us of ~100 us per
- * LLM-sized span.
+ * OTel path stores this text; building objects and serialising them was a large part of its CPU
+ * per LLM-sized span (the measurements are in bench/results/2026-11-25.md).
  *
  * It handles what encoders write. Anything else (invalid UTF-8, a singular field twice, a repeated
  * field split by other fields, a wire type that does not match the field, groups, entity refs,
@@ -52,11 +52,10 @@ const HEX_DIGIT = Buffer.from("0123456789abcdef", "latin1");
  * Each request's JSON is written into a buffer of its own, sized from the body, and handed on
  * without a copy. LLM-shaped spans give JSON about 1.28× their protobuf; ids, numbers and many
  * small attributes give more, and then the buffer doubles. Two earlier designs cost more: a
- * 1.25× guess (short, so nearly every request doubled: ~1 MB of new memory per 300 KB request,
- * and V8 starts full collections on such external memory) and a reused scratch buffer copied
- * out at the exact size (the copy into fresh memory was ~30 % of the transcoder's time; paired
- * bench runs of the raw path: 4-13 % less CPU per span without it). With a pool (the daemon's
- * `storedJsonPool`) the buffer is borrowed, and whoever stores the text gives it back.
+ * 1.25× guess (short, so nearly every request doubled, and V8 starts full collections on such
+ * external memory) and a reused scratch buffer copied out at the exact size (the copy into fresh
+ * memory was a sizeable share of the transcoder's time; bench/results/2026-11-25.md). With a pool
+ * (the daemon's `storedJsonPool`) the buffer is borrowed, and whoever stores the text gives it back.
  */
 const SIZE_RATIO = 1.4;
 const SIZE_SLACK = 1024;

@@ -3,10 +3,10 @@
  * on the raw path the JSON text that is stored (spooled, then PUT to S3).
  *
  * Why: V8 counts every new buffer's memory as external memory and starts a full collection each
- * time about 64 MB more of it was allocated. On the raw path at 20,000+ spans/s that was a full
- * collection (30-40 ms of marking) every 150-300 ms, 10-15 % of the core, all of it for buffers
- * that live a few milliseconds. Reusing the body buffers cut full collections by a third and CPU
- * per span by 7-13 %; the stored JSON was most of the rest (paired bench runs, README).
+ * time enough of it was allocated. On the raw path at full load that was a full collection every
+ * few hundred milliseconds, a real share of the core, all of it for buffers that live a few
+ * milliseconds. Reusing the body buffers cut full collections and CPU per span; the stored JSON
+ * was most of the rest (paired bench runs in bench/results/2026-11-26.md).
  *
  * The danger is a buffer handed out again while something still reads it: another request's data
  * would be read or stored in its place. So a buffer comes back only through `give`, which callers

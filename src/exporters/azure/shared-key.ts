@@ -4,7 +4,7 @@ import { createHmac } from "node:crypto";
  * Azure Storage's Shared Key authorisation for Blob requests: one HMAC-SHA256 of a canonical
  * string with the account key. The part of @azure/storage-blob's pipeline the azure_blob exporter
  * keeps (its signing policy; the SDK's whole pipeline costs several times the CPU per PUT, see
- * README "Performance"). Unit-tested against the SDK's own signer, and Azurite checks it.
+ * docs/performance.md and bench/results/2026-12-07.md). Unit-tested against the SDK's own signer, and Azurite checks it.
  */
 
 export interface SignableBlobRequest {

@@ -37,8 +37,8 @@ function errorFromAnswer(status: number, _headers: AnswerHeaders, body: Buffer):
 /**
  * One signed PutObject over a keep-alive connection pool (../http-put.ts): the request the AWS SDK
  * would send, without its middleware stack. undici's pool, not node:http's agent: per PUT it costs
- * about a third less CPU (no ClientRequest/IncomingMessage streams per request), and the PUT is
- * what the converted-events path spends most of its CPU on. Resolves on 2xx; rejects with an
+ * less CPU (no ClientRequest/IncomingMessage streams per request; bench/results/2026-11-26.md),
+ * and the PUT is one of the converted-events path's largest CPU costs. Resolves on 2xx; rejects with an
  * S3ResponseError (code and status from S3's XML answer) or the network error.
  */
 export class S3ObjectWriter {

@@ -2,8 +2,8 @@ import { createHmac, hash } from "node:crypto";
 
 /**
  * AWS Signature Version 4 for S3 object PUTs: the part of the AWS SDK's request pipeline the S3
- * exporter keeps, without the SDK's per-request middleware stack (about 1 ms of CPU per PUT,
- * measured; this costs a few dozen µs). Unit-tested against the SDK's own signer.
+ * exporter keeps, without the SDK's per-request middleware stack, which costs many times the CPU
+ * of the signature itself (bench/results/2026-11-25.md). Unit-tested against the SDK's own signer.
  */
 export interface AwsCredentials {
   accessKeyId: string;

@@ -7,9 +7,9 @@ import type { Http2SecureServer, Http2Server, Http2Session } from "node:http2";
  * client could send a quarter of it and then had to wait for a WINDOW_UPDATE, which the daemon
  * only sends between two pieces of its own work: on one busy core the connection stalled while
  * the daemon had nothing queued. grpc-go, which the OpenTelemetry Collector uses, grows its windows
- * from the measured bandwidth-delay product instead. Paired bench runs (raw path, OTLP/gRPC → fast
- * sink, one core): 19,300-19,600 → 26,000-26,600 spans/s and 43-46 → 35-37 µs of CPU per span (fewer,
- * larger reads), peak RSS +20 MiB.
+ * from the measured bandwidth-delay product instead. Wider windows mean fewer, larger reads: more
+ * spans per second and less CPU per span for a little more memory (paired bench runs in
+ * bench/results/2026-11-26.md).
  *
  * The window does not let a client hold more memory in the daemon than before: grpc-js reads each
  * stream as it arrives (acknowledging it) until the message is whole, which the message size limit
