@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CONFIG_DOCS_PATH, keyRows, renderConfigurationDoc } from "../../scripts/config-docs.js";
@@ -7,6 +7,7 @@ import { loadConfigText } from "../../src/config/load.js";
 import { byteSize, durationMs, integer } from "../../src/config/units.js";
 
 const README = resolve(import.meta.dirname, "../../README.md");
+const SRC = resolve(import.meta.dirname, "../../src");
 
 /** The first line where two texts differ, for a message that says where the reference is stale. */
 function firstDifference(expected: string, actual: string): string {
@@ -57,5 +58,28 @@ describe("README", () => {
     expect(yaml).toBeDefined();
     const env = { LANGFUSE_PUBLIC_KEY: "pk-lf-test", LANGFUSE_SECRET_KEY: "sk-lf-test", LANGFUSE_PROJECT_ID: "project", S3_ACCESS_KEY_ID: "id", S3_SECRET_ACCESS_KEY: "secret" };
     expect(() => loadConfigText(yaml!, { env, file: "README.md" })).not.toThrow();
+  });
+});
+
+describe("source comments", () => {
+  it("quote no benchmark figure: measurements live in bench/results/YYYY-MM-DD.md", () => {
+    const figure = /\d[\d,.]*\s*(?:µs|us\b|spans\/s|ms of CPU)/;
+    const found: string[] = [];
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const path = join(folder, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith(".ts")) {
+          readFileSync(path, "utf8")
+            .split("\n")
+            .forEach((line, index) => {
+              const comment = /^\s*(?:\/\/|\/?\*)(.*)$/.exec(line)?.[1];
+              if (comment !== undefined && figure.test(comment)) found.push(`${path.slice(SRC.length + 1)}:${index + 1}: ${comment.trim()}`);
+            });
+        }
+      }
+    };
+    walk(SRC);
+    expect(found).toEqual([]);
   });
 });
