@@ -79,17 +79,43 @@ export function shareDaemonMemory(workers: () => Iterable<Worker>): () => void {
   return () => clearInterval(timer);
 }
 
-/**
- * Worker: the daemon's resident memory as the primary last reported it, or this process's own
- * when no recent report arrived. Costs no system call while the reports come in.
- */
-export function daemonMemoryReading(): () => number {
+/** A worker's view of the daemon's resident memory. */
+export interface DaemonMemoryReading {
+  /**
+   * The daemon's resident memory as the primary last reported it, or this process's own when no
+   * recent report arrived. Costs no system call while the reports come in.
+   */
+  read(): number;
+  /**
+   * Resolves once the first report has arrived (true), or after `timeoutMs` without one (false).
+   * A worker waits for it before it listens: until then it knows only its own memory, and would
+   * admit requests while the daemon as a whole is above the limit.
+   */
+  firstReport(timeoutMs: number): Promise<boolean>;
+}
+
+/** Worker: listens for the primary's reports. */
+export function daemonMemoryReading(): DaemonMemoryReading {
   let bytes = 0;
   let receivedAt = Number.NEGATIVE_INFINITY;
+  let arrived: () => void = () => {};
+  const first = new Promise<void>((resolve) => (arrived = resolve));
   process.on("message", (message: Partial<DaemonMemoryMessage> | null) => {
     if (message?.type !== "daemon-memory" || typeof message.bytes !== "number") return;
     bytes = message.bytes;
     receivedAt = Date.now();
+    arrived();
   });
-  return () => (Date.now() - receivedAt <= STALE_AFTER_MS ? bytes : process.memoryUsage.rss());
+  return {
+    read: () => (Date.now() - receivedAt <= STALE_AFTER_MS ? bytes : process.memoryUsage.rss()),
+    firstReport: async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      try {
+        return await Promise.race([first.then(() => true as const), timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }

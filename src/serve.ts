@@ -32,15 +32,20 @@ export async function runPipelineProcess(file: string): Promise<number> {
   return serve(file, config, logger, undefined);
 }
 
+/** How long a worker waits for the primary's first memory report before it starts anyway. */
+const FIRST_MEMORY_REPORT_TIMEOUT_MS = 2_000;
+
 /** The pipeline itself, in a single-process daemon or in one worker process. */
 async function serve(file: string, config: ResolvedConfig, logger: Logger, worker: WorkerIdentity | undefined): Promise<number> {
   if (worker && config.metrics.enabled) answerClusterScrapes();
+  // A worker's memory limit is the whole daemon's, measured by the primary. The first report comes
+  // within one interval; without it the worker would admit requests on its own memory alone.
+  const daemonMemory = worker && config.memoryLimitBytes > 0 ? daemonMemoryReading() : undefined;
   const service = new Service(config, {
     logger,
     worker,
     serveMetrics: worker === undefined,
-    // A worker's memory limit is the whole daemon's, measured by the primary.
-    residentBytes: worker && config.memoryLimitBytes > 0 ? daemonMemoryReading() : undefined,
+    residentBytes: daemonMemory?.read,
   });
   // A stop can arrive while the service starts (the primary stops a worker that is not up yet, or
   // Kubernetes stops a pod that just started): without a handler the signal would kill the process
@@ -52,6 +57,9 @@ async function serve(file: string, config: ResolvedConfig, logger: Logger, worke
   process.on("SIGTERM", () => onStopSignal("SIGTERM"));
   // Ctrl-C reaches every process of the group; a worker waits for the primary's SIGTERM instead.
   process.on("SIGINT", () => (worker ? undefined : onStopSignal("SIGINT")));
+  if (daemonMemory && !(await daemonMemory.firstReport(FIRST_MEMORY_REPORT_TIMEOUT_MS))) {
+    logger.warn({ waitedMs: FIRST_MEMORY_REPORT_TIMEOUT_MS }, "no memory report from the primary yet; memory_limit compares this worker's own memory until one arrives");
+  }
   try {
     await service.start();
   } catch (error) {

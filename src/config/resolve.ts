@@ -96,7 +96,7 @@ export const serviceConfigSchema = z.strictObject({
     .union([z.literal(0), z.literal("0"), byteSize])
     .default(0)
     .describe(
-      "Refuse new requests with 429 while the daemon's resident memory is above this (about 80 % of the container's limit); `0` turns it off. It covers every process of the daemon, as the container's limit does: with several workers the primary measures itself and each worker every 100 ms (each process's own pages from `/proc/<pid>/status`, plus the pages of node's code and libraries they share counted once) and sends the workers the total, which each compares before reading a request; where `/proc` cannot be read (not Linux), each worker compares its own.",
+      "Refuse new requests with 429 while the daemon's resident memory is above this (about 80 % of the container's limit); `0` turns it off. It covers every process of the daemon, as the container's limit does: with several workers the primary measures itself and each worker every 100 ms (each process's own pages from `/proc/<pid>/status`, plus the pages of node's code and libraries they share counted once) and sends the workers the total, which each compares before reading a request (a worker starts listening once the first total has arrived); where `/proc` cannot be read (not Linux), each worker compares its own, after waiting 2 s for a total.",
     ),
   max_inflight_request_bytes: byteSize
     .refine((bytes) => bytes >= 1024 * 1024, "expected at least 1MiB")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daemonResidentBytes, processMemory } from "../../src/daemon-memory.js";
+import { daemonMemoryReading, daemonResidentBytes, processMemory } from "../../src/daemon-memory.js";
 import { fileTree } from "../support/file-tree.js";
 
 /** The memory `service.memory_limit` is compared with, read from folders shaped like /proc. */
@@ -19,5 +19,27 @@ describe("the daemon's resident memory", () => {
     const proc = fileTree({ "10/status": status(80_000, 44_000) });
     expect(daemonResidentBytes([10, 99], proc)).toBe(124_000 * 1024);
     expect(daemonResidentBytes([99], proc)).toBeUndefined();
+  });
+});
+
+/** A worker's view of the primary's reports, which arrive as IPC messages on `process`. */
+describe("a worker's reading of the daemon's memory", () => {
+  it("knows only its own memory until the first report, then uses the reported total", async () => {
+    const reading = daemonMemoryReading();
+    const own = process.memoryUsage.rss();
+    expect(reading.read()).toBeGreaterThan(own / 2);
+    expect(reading.read()).toBeLessThan(own * 2);
+
+    const first = reading.firstReport(60_000);
+    process.emit("message", { type: "something else", bytes: 1 }, undefined);
+    process.emit("message", { type: "daemon-memory", bytes: 7 * own }, undefined);
+    expect(await first).toBe(true);
+    expect(reading.read()).toBe(7 * own);
+    // Once it has arrived, later waits return at once.
+    expect(await reading.firstReport(60_000)).toBe(true);
+  });
+
+  it("gives up waiting for a first report after the timeout", async () => {
+    expect(await daemonMemoryReading().firstReport(1)).toBe(false);
   });
 });
