@@ -279,6 +279,16 @@ function checkProcessorOrder(pipeline: ResolvedPipeline, processors: ReadonlyMap
       }
     }
     for (const capability of component.factory.provides) provided.add(capability);
+    if (pipeline.type === "events" && component.factory.beforeConversion === "required") {
+      pipeline.processors.slice(0, index).forEach((earlier) => {
+        const factory = processors.get(earlier)?.factory;
+        if (factory === undefined || factory.beforeConversion !== undefined) return;
+        problems.push({
+          path: ["service", "pipelines", pipeline.id, "processors", index],
+          message: `${reference} must come before ${earlier}: in an events pipeline ${reference} works on an OTLP request's spans, before they are converted to events, and ${earlier} works on the events`,
+        });
+      });
+    }
   });
   for (const [capability, { processor, why }] of Object.entries(CAPABILITY_PROVIDER) as Array<[ProcessorCapability, (typeof CAPABILITY_PROVIDER)[ProcessorCapability]]>) {
     if (!provided.has(capability)) {

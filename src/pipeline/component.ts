@@ -103,8 +103,21 @@ export interface ReceiverFactory<Schema extends z.ZodType = z.ZodType> extends F
  */
 export type ProcessorCapability = "validated_events" | "project_scope";
 
+/**
+ * Whether a processor works on a request as the client sent it. In an events pipeline, an OTLP
+ * request's spans pass through the processors listed up to the last one that `requires` this,
+ * and are converted to events after it; every processor listed before such a one must `allow`
+ * it. Redaction and filtering need it: their rules name span attributes, which conversion turns
+ * into input, output and metadata, and what is converted (and logged, and refused) should
+ * already be clean. Native ingestion batches are events from the start and meet every processor
+ * as events.
+ */
+export type BeforeConversion = "required" | "allowed";
+
 /** A processor instance, as defineProcessor builds it (src/pipeline/define-processor.ts). */
 export interface Processor extends Component {
+  /** See BeforeConversion; undefined: works on events only, in events pipelines. */
+  readonly beforeConversion?: BeforeConversion;
   /**
    * For processors that decide who may send (`auth`): refuses a request from its context alone,
    * before its body is read. The same check runs again in `process`/`processSpans`, which set the scope.
@@ -123,6 +136,8 @@ export interface ProcessorFactory<Schema extends z.ZodType = z.ZodType> extends 
   readonly requires: ReadonlyArray<{ capability: ProcessorCapability; reason: string }>;
   /** The pipeline types it has a function for, and so the only ones it may be listed in. */
   readonly pipelineTypes: readonly PipelineType[];
+  /** See BeforeConversion. */
+  readonly beforeConversion?: BeforeConversion;
   create(settings: ProcessorSettings, config: z.output<Schema>): Processor;
 }
 

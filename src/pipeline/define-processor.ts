@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { EventBatch } from "./batch.js";
-import { pipelineTypesOf, type Processor, type ProcessorCapability, type ProcessorFactory, type ProcessorSettings } from "./component.js";
+import { pipelineTypesOf, type BeforeConversion, type Processor, type ProcessorCapability, type ProcessorFactory, type ProcessorSettings } from "./component.js";
 import type { RequestContext } from "./payload.js";
 import type { SpanBatch } from "./span-batch.js";
 
@@ -19,6 +19,8 @@ export interface ProcessorDefinition<Schema extends z.ZodType, State> {
   configSchema: Schema;
   provides?: readonly ProcessorCapability[];
   requires?: ReadonlyArray<{ capability: ProcessorCapability; reason: string }>;
+  /** See BeforeConversion (src/pipeline/component.ts); such a processor needs a `spans` function. */
+  beforeConversion?: BeforeConversion;
   setup?: (settings: ProcessorSettings, config: z.output<Schema>) => State;
   start?: (state: State) => Promise<void>;
   shutdown?: (state: State) => Promise<void>;
@@ -41,6 +43,7 @@ export function defineProcessor<Schema extends z.ZodType, State = z.output<Schem
     provides: definition.provides ?? [],
     requires: definition.requires ?? [],
     pipelineTypes: pipelineTypesOf(definition),
+    beforeConversion: definition.beforeConversion,
     create(settings, config): Processor {
       const state = definition.setup ? definition.setup(settings, config) : (config as unknown as State);
       const labels = { pipeline: settings.pipeline, processor: settings.id.text };
@@ -48,6 +51,7 @@ export function defineProcessor<Schema extends z.ZodType, State = z.output<Schem
       const unsupported = (what: string) => () => Promise.reject(new Error(`${definition.type} has no function for ${what}; validate should have refused this pipeline`));
       const { events, spans, authenticate } = definition;
       const processor: Processor = {
+        beforeConversion: definition.beforeConversion,
         start: async () => definition.start?.(state),
         shutdown: async () => definition.shutdown?.(state),
         process: events

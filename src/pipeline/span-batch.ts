@@ -193,6 +193,35 @@ export class SpanBatch {
     return this.#objects!;
   }
 
+  /**
+   * The resource spans as objects for a processor that changes them in place (redact): from now
+   * on the batch stores what these objects hold.
+   */
+  editResourceSpans(): unknown[] {
+    this.#toObjects();
+    this.#receivedJson = undefined;
+    return this.#objects!;
+  }
+
+  /**
+   * Puts other resource spans in place of the batch's (a masking service's answer). The spans
+   * are counted again; they are trusted as far as the objects path trusts a client's JSON.
+   */
+  replaceResourceSpans(resourceSpans: unknown[]): void {
+    this.#toObjects();
+    this.#objects = resourceSpans;
+    this.#receivedJson = undefined;
+  }
+
+  /**
+   * The JSON text the batch would store, when it has one without building objects (a protobuf
+   * request's transcoded text, a compact JSON body as received), for a quick scan: it may still
+   * hold spans dropped since. Undefined once the batch works on objects.
+   */
+  peekJson(): Buffer | undefined {
+    return this.#protobuf?.transcoded.json ?? this.#receivedJson;
+  }
+
   /** Counts spans that leave the batch as successes without being exported. */
   drop(reason: DropReason, count = 1): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + count);

@@ -5,13 +5,12 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { checkConfigFile } from "../config/load.js";
 import { formatProblem } from "../config/problems.js";
-import { convertResourceSpans } from "../conversion/convert.js";
-import type { IngestionEvent } from "../model/events.js";
-import { EventBatch, type EventRecord } from "../pipeline/batch.js";
+import { EventBatch } from "../pipeline/batch.js";
+import { lastIndexBeforeConversion, toEventRecords } from "../pipeline/events-pipeline.js";
 import { isPipelineError } from "../pipeline/errors.js";
 import type { Processor } from "../pipeline/component.js";
 import { metrics } from "../telemetry/metrics.js";
-import type { RequestContext } from "../pipeline/payload.js";
+import type { RequestContext, TracePayload } from "../pipeline/payload.js";
 import { SpanBatch } from "../pipeline/span-batch.js";
 import { OtlpTraceRequest } from "../otlp/trace-request.js";
 
@@ -20,7 +19,8 @@ import { OtlpTraceRequest } from "../otlp/trace-request.js";
  * case sends an OTLP/JSON request or an ingestion batch through the processors of a pipeline (or
  * some of them), offline, and compares what comes out with what the case expects. Nothing is
  * exported and no Redis or S3 is needed; every trace counts as new (shallow trace-creates stay).
- * In an otel pipeline the processors see the raw spans, and `count` is the spans left.
+ * In an otel pipeline the processors see the raw spans: `count` is the spans left, `spans` the
+ * spans themselves. An events pipeline runs as the daemon runs it (see toEventRecords).
  */
 const caseSchema = z.strictObject({
   name: z.string().min(1),
@@ -38,6 +38,8 @@ const caseSchema = z.strictObject({
     count: z.number().int().min(0).optional(),
     /** Per-item refusals (status, message, error), partially matched, in order. */
     rejected: z.array(z.unknown()).optional(),
+    /** The spans left (otel pipelines), in order across resources and scopes; only the keys given are checked. */
+    spans: z.array(z.unknown()).optional(),
     /** The whole request is refused with this intent: invalid, unauthenticated, forbidden, ... */
     refused: z.string().optional(),
   }),
@@ -95,22 +97,22 @@ export async function runPipelineTests(testFile: string, configOverride?: string
   if (config === undefined) return { outcomes: [], setupProblems: problems.map(formatProblem) };
 
   const logger = pino({ level: "silent" });
-  /** Runs the named processors in order; returns the error that refused the request, if one did. */
-  const runProcessors = async (pipelineId: string, names: readonly string[], run: (processor: Processor) => void | Promise<void>): Promise<Error | undefined> => {
+  /** Creates and starts the named processors, runs `work` with them, and stops them; returns the error that refused the request, if one did. */
+  const withProcessors = async (pipelineId: string, names: readonly string[], work: (processors: Processor[]) => Promise<void>): Promise<Error | undefined> => {
+    const processors: Processor[] = [];
     try {
       for (const name of names) {
         const { id, factory, config: processorConfig } = config.processors.get(name)!;
         const processor = factory.create({ id, logger, metrics, pipeline: pipelineId }, processorConfig as never);
+        processors.push(processor);
         await processor.start();
-        try {
-          await run(processor);
-        } finally {
-          await processor.shutdown();
-        }
       }
+      await work(processors);
       return undefined;
     } catch (error) {
       return error as Error;
+    } finally {
+      for (const processor of processors) await processor.shutdown();
     }
   };
   const outcomes: TestOutcome[] = [];
@@ -129,38 +131,50 @@ export async function runPipelineTests(testFile: string, configOverride?: string
     const context: RequestContext = { receiver: "test", transport: "http", source: otlp ? "otel" : "api", authorization, sdkName: "unknown", sdkVersion: "unknown", ingestionVersion: "" };
     if (pipeline.type === "otel") {
       if (!("otlp" in testCase.input)) found.push(`pipeline ${pipeline.id} carries OTLP spans: give input.otlp`);
-      else if (testCase.expect.events || testCase.expect.rejected) found.push("expect.events and expect.rejected apply to events pipelines; an otel pipeline passes spans, checked with expect.count");
+      else if (testCase.expect.events || testCase.expect.rejected) found.push("expect.events and expect.rejected apply to events pipelines; an otel pipeline passes spans, checked with expect.count and expect.spans");
       else {
         const batch = new SpanBatch(context, OtlpTraceRequest.fromObjects(structuredClone(testCase.input.otlp.resourceSpans)));
-        const refusal = await runProcessors(pipeline.id, chosen, (processor) => processor.processSpans(batch));
+        const refusal = await withProcessors(pipeline.id, chosen, async (processors) => {
+          for (const processor of processors) await processor.processSpans(batch);
+        });
         checkRefusal(refusal, testCase.expect.refused, found);
-        if (refusal === undefined && testCase.expect.count !== undefined && batch.spanCount !== testCase.expect.count) found.push(`expected ${testCase.expect.count} spans, got ${batch.spanCount}`);
+        if (refusal === undefined) {
+          if (testCase.expect.count !== undefined && batch.spanCount !== testCase.expect.count) found.push(`expected ${testCase.expect.count} spans, got ${batch.spanCount}`);
+          if (testCase.expect.spans) mismatches(testCase.expect.spans, spansOf(batch.resourceSpans), "spans", found);
+        }
       }
       outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
       continue;
     }
-    let records: EventRecord[];
-    const rejections = [];
-    if ("otlp" in testCase.input) {
-      const converted = convertResourceSpans(testCase.input.otlp.resourceSpans, { now: () => new Date("2026-01-01T00:00:00.000Z") });
-      records = converted.events.map(({ event, spanIndex, shallowTrace }) => ({ event, origin: spanIndex, shallowTrace }));
-      rejections.push(...converted.rejectedSpans.map(({ spanIndex, reason }) => ({ origin: spanIndex, status: 400 as const, message: "Invalid span", error: reason })));
-    } else {
-      records = testCase.input.ingestion.map((event, origin) => ({ event: event as IngestionEvent, origin }));
-    }
-    const batch = new EventBatch(context, records);
-    batch.rejections.push(...rejections);
-    const refusal = await runProcessors(pipeline.id, chosen, (processor) => processor.process(batch));
+    if (testCase.expect.spans) found.push("expect.spans applies to otel pipelines; an events pipeline passes events, checked with expect.events");
+    const payload: TracePayload = "otlp" in testCase.input ? { kind: "otlp", request: OtlpTraceRequest.fromObjects(structuredClone(testCase.input.otlp.resourceSpans)) } : { kind: "ingestion", events: testCase.input.ingestion };
+    let batch: EventBatch | undefined;
+    const refusal = await withProcessors(pipeline.id, chosen, async (processors) => {
+      // As the events pipeline does: an OTLP request meets the processors that work before conversion as spans.
+      const spanPhase = payload.kind === "otlp" ? processors.slice(0, lastIndexBeforeConversion(processors) + 1) : [];
+      const { records, rejections } = await toEventRecords(payload, context, spanPhase, { now: () => new Date("2026-01-01T00:00:00.000Z") });
+      batch = new EventBatch(context, records);
+      batch.rejections.push(...rejections);
+      for (const processor of processors.slice(spanPhase.length)) await processor.process(batch);
+    });
     checkRefusal(refusal, testCase.expect.refused, found);
-    if (refusal !== undefined) {
+    if (refusal !== undefined || batch === undefined) {
       outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
       continue;
     }
-    const events = [...batch.records()].map((record) => record.event);
+    const done: EventBatch = batch;
+    const events = [...done.records()].map((record) => record.event);
     if (testCase.expect.count !== undefined && events.length !== testCase.expect.count) found.push(`expected ${testCase.expect.count} events, got ${events.length}`);
     if (testCase.expect.events) mismatches(testCase.expect.events, events, "events", found);
-    if (testCase.expect.rejected) mismatches(testCase.expect.rejected, batch.rejections, "rejected", found);
+    if (testCase.expect.rejected) mismatches(testCase.expect.rejected, done.rejections, "rejected", found);
     outcomes.push({ name: testCase.name, passed: found.length === 0, problems: found });
   }
   return { outcomes, setupProblems: [] };
+}
+
+/** The spans of resource spans, in order across resources and scopes. */
+function spansOf(resourceSpans: readonly unknown[]): unknown[] {
+  return resourceSpans.flatMap((resource) =>
+    ((resource as { scopeSpans?: unknown[] } | null)?.scopeSpans ?? []).flatMap((scope) => (scope as { spans?: unknown[] } | null)?.spans ?? []),
+  );
 }

@@ -177,6 +177,8 @@ export const authProcessorFactory = defineProcessor({
   type: "auth",
   configSchema: authConfigSchema,
   provides: ["project_scope"],
+  // It reads credentials only: an OTLP request may meet it as spans or as events.
+  beforeConversion: "allowed",
   setup: (settings, config) => new Authenticator(settings, config),
   start: (auth) => auth.start(),
   shutdown: (auth) => auth.shutdown(),
