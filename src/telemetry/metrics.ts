@@ -63,6 +63,27 @@ export const metrics = {
     "outcome",
     "reason",
   ] as const),
+  redactions: counter("redactions_total", "Replacements made by each redact processor, by rule (a detector, `pattern:<name>`, `key:<glob>`, `too_deep`); what was matched is never recorded.", [
+    "pipeline",
+    "processor",
+    "rule",
+  ] as const),
+  maskingCallbackDuration: histogram(
+    "masking_callback_duration_seconds",
+    "Time of each attempt to call the masking callback, by HTTP status (or `error`, `timeout`, `invalid`) and attempt (1, 2, …).",
+    ["processor", "status", "attempt"] as const,
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  ),
+  maskingCallbackRequests: counter(
+    "masking_callback_requests_total",
+    "Requests sent to the masking callback, by outcome: masked, or failed (after every attempt) and then stored unmasked (fail_open) or refused (fail_closed).",
+    ["processor", "outcome"] as const,
+  ),
+  filterDrops: counter("filter_dropped_total", "Spans or events dropped by each filter processor, by rule (its name, `preset`, or `trace` for the rest of a dropped trace).", [
+    "pipeline",
+    "processor",
+    "rule",
+  ] as const),
   exporterGroups: counter("exporter_groups_total", "Groups (one object or one job each) by exporter and outcome.", ["exporter", "outcome"] as const),
   spoolBytes: gauge("spool_pending_bytes", "Bytes in the spool waiting for export.", ["pipeline"] as const),
   spoolRecords: gauge("spool_pending_records", "Records in the spool waiting for export.", ["pipeline"] as const),

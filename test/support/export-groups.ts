@@ -1,7 +1,7 @@
 import { ExportGroup, type ExportRequest } from "../../src/pipeline/export.js";
 
-/** The context of an OTLP request of project `p1`, as the exporters and the spool receive it. */
-export function exportContext(): ExportRequest["context"] {
+/** The context of an authenticated OTLP request of project `p1`; `overrides` replace single fields. */
+export function exportContext(overrides: Partial<ExportRequest["context"]> = {}): ExportRequest["context"] {
   return {
     receiver: "otlp",
     transport: "http",
@@ -11,6 +11,7 @@ export function exportContext(): ExportRequest["context"] {
     sdkVersion: "unknown",
     ingestionVersion: "",
     scope: { projectId: "p1", accessLevel: "project", publicKey: "pk" },
+    ...overrides,
   };
 }
 

@@ -156,6 +156,19 @@ service:
     ]);
   });
 
+  it("puts redact before every processor but auth in an events pipeline, and says why", () => {
+    const withRedact = (order: string) =>
+      VALID.replace("  sort:\n", "  sort:\n  redact: { keys: [password] }\n").replace("processors: [validate, auth, sort, group]", `processors: [${order}]`);
+    expect(() => loadConfigText(withRedact("auth, redact, validate, sort, group"), { env: { SECRET: "x" } })).not.toThrow();
+    const late = problemsOf(withRedact("validate, auth, sort, redact, group"), { SECRET: "x" }).map((problem) => problem.message);
+    expect(late).toEqual([
+      "redact must come before validate: in an events pipeline redact works on an OTLP request's spans, before they are converted to events, and validate works on the events",
+      "redact must come before sort: in an events pipeline redact works on an OTLP request's spans, before they are converted to events, and sort works on the events",
+    ]);
+    const first = problemsOf(withRedact("redact, auth, validate, sort, group"), { SECRET: "x" }).map((problem) => problem.message);
+    expect(first).toEqual(["redact must come after auth: rules and the masking callback are per project, and the project is known only after auth"]);
+  });
+
   it("never lets a credential header be propagated to jobs", () => {
     const yaml = VALID.replace("  otlp:\n", "  otlp:\n    propagate_headers: [X-Tenant, Authorization]\n");
     expect(problemsOf(yaml, { SECRET: "x" }).map(formatProblem)).toEqual(["test.yaml:4:35: receivers::otlp::propagate_headers::1: credential headers are never propagated"]);
