@@ -6,6 +6,7 @@ import { langfuseOtelExporterFactory } from "./exporters/langfuse_otel/factory.j
 import { s3ExporterFactory } from "./exporters/s3/factory.js";
 import { authProcessorFactory } from "./processors/auth/factory.js";
 import { groupProcessorFactory } from "./processors/group/factory.js";
+import { filterProcessorFactory } from "./processors/filter/factory.js";
 import { redactProcessorFactory } from "./processors/redact/factory.js";
 import { sampleProcessorFactory } from "./processors/sample/factory.js";
 import { rateLimitProcessorFactory } from "./processors/rate_limit/factory.js";
@@ -27,6 +28,6 @@ function byType<F extends { type: string }>(factories: F[]): ReadonlyMap<string,
 
 export const builtinComponents: ComponentRegistry = {
   receivers: byType<ReceiverFactory>([otlpReceiverFactory, langfuseReceiverFactory]),
-  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, redactProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory]),
+  processors: byType<ProcessorFactory>([validateProcessorFactory, authProcessorFactory, redactProcessorFactory, filterProcessorFactory, sampleProcessorFactory, rateLimitProcessorFactory, sortProcessorFactory, groupProcessorFactory]),
   exporters: byType<ExporterFactory>([s3ExporterFactory, azureBlobExporterFactory, fileExporterFactory, bullmqExporterFactory, langfuseOtelExporterFactory]),
 };

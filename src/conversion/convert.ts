@@ -22,7 +22,7 @@ import { renderId, resolveSpanTimes, isoFromMillis, type IdResult } from "./ids-
 import { extractInputOutput, INPUT_OUTPUT_EVENT_NAMES } from "./input-output.js";
 import { domainMetadata, spanMetadataParts } from "./metadata.js";
 import { observationBody } from "./observation.js";
-import { mapObservationType, observationEventType } from "./observation-type.js";
+import { mapObservationType, observationEventType, type ObservationType } from "./observation-type.js";
 import { hasTraceUpdates, spanEnvironment } from "./properties.js";
 import type { ResourceContext, ScopeContext, SpanContext, SpanEventContext } from "./span-context.js";
 import {
@@ -392,4 +392,42 @@ function inputOutputEvents(rawEvents: unknown): SpanEventContext[] {
     events.push({ name: raw.name, attributes: convertAttributeList(raw.attributes) });
   }
   return events;
+}
+
+/**
+ * The observation type the converter gives a raw OTLP span, for rules that select spans by it (the
+ * filter processor) before conversion. Undefined when the converter would refuse the span's
+ * attributes; `resource` and `scope` contexts are built once per resource and scope by the caller.
+ */
+export function observationTypeOfRawSpan(raw: unknown, resource: ResourceContext, scope: ScopeContext): ObservationType | undefined {
+  if (!isObject(raw)) return undefined;
+  try {
+    return mapObservationType({
+      traceId: "",
+      spanId: "",
+      parentSpanId: null,
+      name: typeof raw.name === "string" ? raw.name : undefined,
+      startMs: 0,
+      endMs: 0,
+      startIso: "",
+      endIso: "",
+      attributes: convertAttributeList(raw.attributes),
+      events: inputOutputEvents(raw.events),
+      statusCode: isObject(raw.status) ? raw.status.code : undefined,
+      statusMessage: undefined,
+      resource,
+      scope,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The resource and scope parts observationTypeOfRawSpan reads. */
+export function rawResourceContext(rawResource: unknown): ResourceContext {
+  return buildResourceContext(isObject(rawResource) ? rawResource.attributes : undefined);
+}
+
+export function rawScopeContext(rawScope: unknown): ScopeContext {
+  return buildScopeContext(isObject(rawScope) ? rawScope : undefined);
 }

@@ -26,8 +26,11 @@ export class SpanBatch {
   #structure: { request: OtlpTraceRequest; spans: unknown[] } | undefined;
   /** The objects' JSON text as received, while no span was dropped. */
   #receivedJson: Buffer | undefined;
-  /** For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept and how many. */
-  #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number } | undefined;
+  /**
+   * For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept
+   * and how many. `written` is the kept-mask the text was last written with (undefined: every span).
+   */
+  #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number; written?: boolean[] } | undefined;
   /** The transcoded text serialise() returned last: someone else's to give back. */
   #handedOver: Buffer | undefined;
 
@@ -168,6 +171,7 @@ export class SpanBatch {
         let index = 0;
         const kept = protobuf.kept;
         const json = transcodeTraceRequest(protobuf.bytes, () => kept[index++]!, this.pool).json;
+        protobuf.written = [...kept];
         // The earlier text holds spans dropped since; unless it was handed on, nothing else has it.
         if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
         protobuf.transcoded = { json, spans: protobuf.transcoded.spans };
@@ -220,6 +224,76 @@ export class SpanBatch {
    */
   peekJson(): Buffer | undefined {
     return this.#protobuf?.transcoded.json ?? this.#receivedJson;
+  }
+
+  /**
+   * Lets `decide` see every span still in the batch, with its scope and resource, in request order
+   * (objects to read, never to change), and keeps the spans it answers true for. `reparent` gives
+   * kept spans (by the same index) a new parent span id, or none. Scopes and resources left empty
+   * are removed. Returns how many spans were dropped.
+   *
+   * A protobuf request is read from its transcoded text (one JSON.parse) and stays on the
+   * transcoder's path unless a span is reparented, which needs the decoded objects.
+   */
+  filterSpans(decide: (spans: readonly SpanInContext[]) => { keep: boolean[]; reparent?: ReadonlyMap<number, unknown> }): number {
+    const protobuf = this.#protobuf;
+    if (protobuf) {
+      const listed: number[] = [];
+      const spans: SpanInContext[] = [];
+      const written = protobuf.written;
+      let textIndex = 0;
+      const inText = (): number => {
+        // The text holds the spans of its mask in order: find the summary index of the next one.
+        while (written !== undefined && !written[textIndex]) textIndex += 1;
+        return textIndex++;
+      };
+      for (const entry of inContext(JSON.parse(protobuf.transcoded.json.toString("utf8")) as unknown[])) {
+        const index = inText();
+        if (protobuf.kept?.[index] ?? true) {
+          listed.push(index);
+          spans.push(entry);
+        }
+      }
+      const { keep, reparent } = decide(spans);
+      const dropped = keep.filter((kept) => !kept).length;
+      if (reparent === undefined || reparent.size === 0) {
+        if (dropped > 0) {
+          const kept = protobuf.kept ?? protobuf.transcoded.spans.map(() => true);
+          listed.forEach((index, position) => (kept[index] = keep[position]!));
+          protobuf.kept = kept;
+          protobuf.keptCount -= dropped;
+        }
+        return dropped;
+      }
+      this.#toObjects();
+      return this.#applyDecision(keep, reparent);
+    }
+    this.#toObjects();
+    const { keep, reparent } = decide([...inContext(this.#objects!)]);
+    return this.#applyDecision(keep, reparent);
+  }
+
+  #applyDecision(keep: boolean[], reparent: ReadonlyMap<number, unknown> | undefined): number {
+    if (reparent !== undefined && reparent.size > 0) {
+      let index = 0;
+      for (const { span } of inContext(this.#objects!)) {
+        if (reparent.has(index)) {
+          const parent = reparent.get(index);
+          if (parent === undefined) delete (span as Record<string, unknown>).parentSpanId;
+          else (span as Record<string, unknown>).parentSpanId = parent;
+        }
+        index += 1;
+      }
+      this.#receivedJson = undefined;
+    }
+    let index = 0;
+    let dropped = 0;
+    this.#retainObjects(() => {
+      const kept = keep[index++]!;
+      if (!kept) dropped += 1;
+      return kept;
+    });
+    return dropped;
   }
 
   /** Counts spans that leave the batch as successes without being exported. */
@@ -275,6 +349,21 @@ export class SpanBatch {
     this.#objects = resources;
     // The received bytes no longer describe what is left.
     this.#receivedJson = undefined;
+  }
+}
+
+/** One span with the scope and resource it belongs to, as a processor reads it. */
+export interface SpanInContext {
+  readonly resource: unknown;
+  readonly scope: unknown;
+  readonly span: unknown;
+}
+
+function* inContext(resourceSpans: readonly unknown[]): IterableIterator<SpanInContext> {
+  for (const resource of resourceSpans) {
+    for (const scopeSpans of arrayField(resource, "scopeSpans") ?? []) {
+      for (const span of arrayField(scopeSpans, "spans") ?? []) yield { resource: field(resource, "resource"), scope: field(scopeSpans, "scope"), span };
+    }
   }
 }
 
