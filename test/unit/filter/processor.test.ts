@@ -29,18 +29,18 @@ function request() {
       scopeSpans: [
         { scope: { name: "langfuse-sdk", version: "5.0.0" }, spans: [span({ traceId: T1, spanId: ids.root, name: "chat", attributes: { "langfuse.observation.type": "generation" } })] },
         {
-          scope: { name: "@opentelemetry/instrumentation-http" },
+          scope: { name: "@opentelemetry/instrumentation-http", version: "1.0" },
           spans: [
             span({ traceId: T1, spanId: ids.health, parentSpanId: ids.root, name: "GET /health", attributes: { "http.method": "GET", "http.status_code": 200 } }),
             span({ traceId: T2, spanId: ids.metrics, name: "GET /metrics", attributes: { "http.method": "GET" }, status: { code: 2, message: "boom" } }),
           ],
         },
-        { scope: { name: "dns-lib" }, spans: [span({ traceId: T1, spanId: ids.dns, parentSpanId: ids.health, name: "dns.lookup" })] },
+        { scope: { name: "dns-lib", version: "1.0" }, spans: [span({ traceId: T1, spanId: ids.dns, parentSpanId: ids.health, name: "dns.lookup" })] },
         {
-          scope: { name: "opentelemetry.instrumentation.openai.v1" },
+          scope: { name: "opentelemetry.instrumentation.openai.v1", version: "1.0" },
           spans: [span({ traceId: T1, spanId: ids.openai, parentSpanId: ids.health, name: "openai.chat", attributes: { "gen_ai.system": "openai" } })],
         },
-        { scope: { name: "my-app" }, spans: [span({ traceId: T1, spanId: ids.tool, parentSpanId: ids.root, name: "lookup", attributes: { "gen_ai.tool.name": "search" } })] },
+        { scope: { name: "my-app", version: "1.0" }, spans: [span({ traceId: T1, spanId: ids.tool, parentSpanId: ids.root, name: "lookup", attributes: { "gen_ai.tool.name": "search" } })] },
       ],
     },
   ];
