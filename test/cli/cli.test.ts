@@ -179,6 +179,13 @@ describe("langfuse-otel-receiver test", () => {
     expect(result.stdout.trim().split("\n").at(-1)).toBe("3 passed, 0 failed");
   });
 
+  it("runs the shipped privacy example's redact and filter tests offline", async () => {
+    const env = { LANGFUSE_PUBLIC_KEY: "pk-lf-example", LANGFUSE_SECRET_KEY: "sk-lf-example", LANGFUSE_PROJECT_ID: "example", S3_ACCESS_KEY_ID: "unused", S3_SECRET_ACCESS_KEY: "unused" };
+    const result = await cli(["test", "config/examples/privacy.tests.yaml"], env);
+    expect(result.stdout, result.stdout).toMatch(/3 passed, 0 failed\n$/);
+    expect(result.code).toBe(0);
+  });
+
   it("reports what differs and exits non-zero when a case fails", async () => {
     const file = join(folder, "failing.tests.yaml");
     await writeFile(
