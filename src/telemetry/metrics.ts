@@ -79,7 +79,7 @@ export const metrics = {
     "Requests sent to the masking callback, by outcome: masked, or failed (after every attempt) and then stored unmasked (fail_open) or refused (fail_closed).",
     ["processor", "outcome"] as const,
   ),
-  filterDrops: counter("filter_dropped_total", "Spans or events dropped by each filter processor, by rule (its name, `preset`, or `trace` for the rest of a dropped trace).", [
+  filterDrops: counter("filter_dropped_total", "Spans or native observations dropped by each filter processor, by rule: its name (`keep_<n>`/`drop_<n>` by default), `not_kept` (no keep rule selected it) or `orphan` (a dropped span's child, orphans: drop).", [
     "pipeline",
     "processor",
     "rule",
