@@ -80,12 +80,17 @@ export function decideFilter(items: readonly FilterItem[], filter: CompiledFilte
         if (reasons[index] !== undefined) return;
         let ancestor = droppedParent(index);
         if (ancestor === undefined) return;
-        let newParent: unknown;
         // Up through dropped ancestors; a cycle of ids cannot hold it longer than there are items.
+        let top = ancestor;
         for (let steps = 0; ancestor !== undefined && steps < items.length; steps += 1) {
-          newParent = items[ancestor]!.rawParent;
+          top = ancestor;
           ancestor = droppedParent(ancestor);
         }
+        // The topmost dropped ancestor's parent, unless that is dropped too (it is its own parent,
+        // or the ancestors form a cycle): then there is no kept ancestor, and the item becomes a root.
+        const parentId = items[top]!.parentId;
+        const parentIndex = parentId === undefined ? undefined : byId.get(parentId);
+        const newParent = parentIndex !== undefined && reasons[parentIndex] !== undefined ? undefined : items[top]!.rawParent;
         reparent.set(index, newParent === "" || newParent === null ? undefined : newParent);
       });
     }
