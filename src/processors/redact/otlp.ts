@@ -7,7 +7,8 @@ import type { Redactor } from "./redactor.js";
  * of resources, scopes, spans, span events and links (key rules on their keys, detectors and
  * patterns on their texts, JSON held in texts walked), span and event names, and status messages.
  * Ids, times, kinds and counts are structure, and are never touched. Byte values are left as
- * they are, and so are numbers and booleans unless a key rule names their key.
+ * they are, and so are doubles and booleans unless a key rule names their key; an integer is
+ * checked as its decimal text and becomes text when a rule matches it.
  *
  * The input is unchecked (no validate before redact): anything that is not the expected shape is
  * skipped, never trusted.
@@ -70,6 +71,15 @@ function redactAnyValue(value: unknown, redactor: Redactor, depth: number): void
     return;
   }
   if (typeof anyValue.stringValue === "string") anyValue.stringValue = redactor.text(anyValue.stringValue, depth);
+  else if (anyValue.intValue !== undefined && anyValue.intValue !== null) {
+    // An integer is checked as its decimal text (a card number sent as a number); a match makes it text.
+    const text = String(anyValue.intValue);
+    const redacted = redactor.integer(text);
+    if (redacted !== text) {
+      delete anyValue.intValue;
+      anyValue.stringValue = redacted;
+    }
+  }
   if (isObject(anyValue.arrayValue)) for (const item of listOf(anyValue.arrayValue.values)) redactAnyValue(item, redactor, depth + 1);
   if (isObject(anyValue.kvlistValue)) redactKeyValues(anyValue.kvlistValue.values, redactor, depth + 1);
 }

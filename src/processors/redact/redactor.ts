@@ -13,10 +13,10 @@ import { detector, type Detector, type DetectorName } from "./detectors.js";
  *   same pseudonym, so users can still group by it). Either is left alone by a second pass, so
  *   redacting twice gives what redacting once gave.
  *
- * Text that looks like JSON (`{…}` or `[…]`) is parsed and walked, so keys inside it are found and
- * a replacement never breaks its escapes; it is written back (compact) only when something in it
- * was replaced. Anything nested deeper than MAX_NESTING_DEPTH is replaced whole: what cannot be
- * walked is not stored.
+ * Text that looks like JSON (`{…}`, `[…]` or a JSON string `"…"`) is parsed and walked, so keys
+ * inside it are found, secrets behind its escapes too, and a replacement never breaks its escapes;
+ * it is written back (compact) only when something in it was replaced. Anything nested deeper than
+ * MAX_NESTING_DEPTH is replaced whole: what cannot be walked is not stored.
  */
 export interface Replacement {
   readonly with: "marker" | "hash";
@@ -38,12 +38,19 @@ export type RedactionCounter = (rule: string) => void;
 interface TextRule {
   readonly name: string;
   readonly pattern: RegExp;
-  readonly accept?: (match: string) => boolean;
+  /** Where in a match the secret is (detectors.ts); without it, the whole match. */
+  readonly locate?: (match: string) => readonly [number, number] | undefined;
   /** Replace the first capture group, not the whole match. */
   readonly group: boolean;
+  /** A text without any of these holds no match (Detector.hints). */
+  readonly hints?: readonly string[] | undefined;
 }
 
 const HASH_OUTPUT = /^\[HASH:[0-9a-f]{16}\]$/;
+const HASH_LENGTH = "[HASH:]".length + 16;
+/** A JSON escape of a control character (\n, \t, \r, \b, \f), at any depth of JSON held in JSON text. */
+const ESCAPED_CONTROL = /\\+[bfnrt]/;
+const ESCAPED_CONTROL_ALL = new RegExp(ESCAPED_CONTROL.source, "g");
 /** The shortest text a detector can match ("a@b.co"); custom patterns run on any text. */
 const SHORTEST_DETECTABLE = 6;
 /** Rule name under which values too deep to walk are counted. */
@@ -51,6 +58,8 @@ export const TOO_DEEP_RULE = "too_deep";
 
 export class Redactor {
   readonly #detectors: readonly TextRule[];
+  /** The detectors an escape's letter before a token hides from a scan of raw JSON text (detectors.ts). */
+  readonly #hiddenAfterEscape: readonly TextRule[];
   readonly #patterns: readonly TextRule[];
   readonly #keys: ReadonlyArray<{ rule: string; pattern: RegExp }>;
   readonly #replacement: Replacement;
@@ -61,7 +70,9 @@ export class Redactor {
     rules: RedactionRules,
     private readonly count: RedactionCounter = () => {},
   ) {
-    this.#detectors = rules.detectors.map((name) => textRuleOf(detector(name)));
+    const detectors = rules.detectors.map(detector);
+    this.#detectors = detectors.map(textRuleOf);
+    this.#hiddenAfterEscape = detectors.filter((found) => found.hiddenAfterEscape).map(textRuleOf);
     this.#patterns = rules.patterns.map(({ name, regex, flags }) => {
       const pattern = new RegExp(regex, globalFlags(flags));
       return { name, pattern, group: capturingGroups(pattern) > 0 };
@@ -114,12 +125,26 @@ export class Redactor {
   }
 
   /**
+   * An integer's decimal text with every detector and pattern match replaced (a card number sent
+   * as a number is still one); the same string when nothing was. Doubles are never checked: their
+   * digits are a measurement's, and a fraction's digits would read as a card number.
+   */
+  integer(text: string): string {
+    return this.#plainText(text);
+  }
+
+  /**
    * A JSON value (object, array, string, number…) with everything redacted: keys matched by key
    * rules, texts by detectors and patterns. Returns the same value (===) when nothing changed;
    * otherwise a changed copy of the parts that changed. Never modifies its argument.
    */
   value(value: unknown, depth = 0): unknown {
     if (typeof value === "string") return this.text(value, depth);
+    if (typeof value === "number" && Number.isInteger(value)) {
+      const text = String(value);
+      const redacted = this.integer(text);
+      return redacted === text ? value : redacted;
+    }
     if (typeof value !== "object" || value === null) return value;
     if (depth >= MAX_NESTING_DEPTH) return this.tooDeep();
     if (Array.isArray(value)) {
@@ -171,7 +196,17 @@ export class Redactor {
     // Escapes decode to other characters: \u ones can hide anything, and a user's pattern may
     // look for what \n, \t or \" decode to. The detectors' shapes hold none of those.
     if (text.includes(this.#patterns.length > 0 ? "\\" : "\\u")) return true;
-    for (const rule of text.length >= SHORTEST_DETECTABLE ? this.#detectors : []) if (matches(rule, text)) return true;
+    if (text.length >= SHORTEST_DETECTABLE) {
+      for (const rule of this.#detectors) if (matches(rule, text)) return true;
+      // But the letter of an escape (the n of \n, at any depth of JSON in JSON) stands where the
+      // decoded text has a control character, just before a token, and most detectors' lookbehinds
+      // read it as part of the token. Scan again with such escapes as spaces; a token that starts
+      // with the letter itself follows a backslash in the raw text, and the first scan sees it.
+      if (this.#hiddenAfterEscape.length > 0 && ESCAPED_CONTROL.test(text)) {
+        const unescaped = text.replace(ESCAPED_CONTROL_ALL, (escape) => " ".repeat(escape.length));
+        for (const rule of this.#hiddenAfterEscape) if (matches(rule, unescaped)) return true;
+      }
+    }
     for (const rule of this.#patterns) if (matches(rule, text)) return true;
     return false;
   }
@@ -184,14 +219,24 @@ export class Redactor {
   }
 
   #replaceMatches(rule: TextRule, text: string): string {
+    if (!mayMatch(rule, text)) return text;
     rule.pattern.lastIndex = 0;
     return text.replace(rule.pattern, (match: string, ...rest: unknown[]) => {
-      if (rule.accept && !rule.accept(match)) return match;
+      const offset = rest.find((item) => typeof item === "number") as number;
+      let [start, end] = [0, match.length];
+      if (rule.locate) {
+        const found = rule.locate(match);
+        if (found === undefined) return match;
+        [start, end] = found;
+      }
+      // Inside a pseudonym (its 16 hex digits can be all digits, and read as a card number).
+      if (this.#insidePseudonym(text, offset + start, end - start)) return match;
+      if (rule.locate) return match.slice(0, start) + this.#replaceFound(rule.name, match.slice(start, end)) + match.slice(end);
       if (!rule.group) return this.#replaceFound(rule.name, match);
       const group = rest[0];
       if (typeof group !== "string" || group === "") return match;
-      const offset = match.indexOf(group);
-      return match.slice(0, offset) + this.#replaceFound(rule.name, group) + match.slice(offset + group.length);
+      const at = match.indexOf(group);
+      return match.slice(0, at) + this.#replaceFound(rule.name, group) + match.slice(at + group.length);
     });
   }
 
@@ -199,6 +244,16 @@ export class Redactor {
     if (this.#isOutput(found)) return found;
     this.count(rule);
     return this.#replacementFor(found);
+  }
+
+  /**
+   * Whether text[offset, offset + length) lies within a pseudonym (with: hash). A marker needs no
+   * such check: the config refuses one that the rules would redact.
+   */
+  #insidePseudonym(text: string, offset: number, length: number): boolean {
+    if (this.#replacement.with !== "hash") return false;
+    const hashAt = text.lastIndexOf("[HASH:", offset);
+    return hashAt >= 0 && hashAt + HASH_LENGTH >= offset + length && HASH_OUTPUT.test(text.slice(hashAt, hashAt + HASH_LENGTH));
   }
 
   #isOutput(text: string): boolean {
@@ -214,13 +269,22 @@ export class Redactor {
 }
 
 function textRuleOf(detector: Detector): TextRule {
-  return { name: detector.name, pattern: detector.pattern, accept: detector.accept, group: false };
+  return { name: detector.name, pattern: detector.pattern, locate: detector.locate, group: false, hints: detector.hints };
+}
+
+/** False when the text holds none of the rule's hints, so its pattern cannot match it. */
+function mayMatch(rule: TextRule, text: string): boolean {
+  const hints = rule.hints;
+  if (hints === undefined) return true;
+  for (const hint of hints) if (text.includes(hint)) return true;
+  return false;
 }
 
 function matches(rule: TextRule, text: string): boolean {
+  if (!mayMatch(rule, text)) return false;
   rule.pattern.lastIndex = 0;
-  if (!rule.accept) return rule.pattern.test(text);
-  for (const match of text.matchAll(rule.pattern)) if (rule.accept(match[0])) return true;
+  if (!rule.locate) return rule.pattern.test(text);
+  for (const match of text.matchAll(rule.pattern)) if (rule.locate(match[0])) return true;
   return false;
 }
 
@@ -250,7 +314,9 @@ function looksLikeJson(text: string): boolean {
   while (end > start && text.charCodeAt(end) <= 32) end -= 1;
   const first = text[start];
   const last = text[end];
-  return (first === "{" && last === "}") || (first === "[" && last === "]");
+  // A JSON string too: Langfuse's SDKs send a text input as JSON (`"line\nmore"`), and what its
+  // escapes decode to is what Langfuse stores.
+  return (first === "{" && last === "}") || (first === "[" && last === "]") || (first === '"' && last === '"' && end > start);
 }
 
 const NOT_JSON = Symbol("not JSON");

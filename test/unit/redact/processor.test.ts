@@ -58,6 +58,15 @@ describe("redact in an otel pipeline", () => {
     });
   }
 
+  it("an int attribute holding a card number becomes text; other ints stay ints", async () => {
+    const data = resourceSpans([span({ attributes: { "payment.card": 4111111111111111, "http.status_code": 200 } })]);
+    for (const request of [OtlpTraceRequest.fromJson(toJson(data)), OtlpTraceRequest.fromProtobuf(toProtobuf(data))]) {
+      const stored = await storedByOtelPipeline(request);
+      expect(stored).toContain('{"key":"payment.card","value":{"stringValue":"[REDACTED]"}}');
+      expect(stored).toContain('{"key":"http.status_code","value":{"intValue":"200"}}');
+    }
+  });
+
   it("a request with nothing to redact is stored byte for byte as it would be without redact", async () => {
     const clean = resourceSpans([span({ attributes: { "gen_ai.prompt": "hello", n: 1 } })]);
     for (const make of [() => OtlpTraceRequest.fromJson(toJson(clean)), () => OtlpTraceRequest.fromProtobuf(toProtobuf(clean))]) {

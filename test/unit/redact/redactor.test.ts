@@ -42,6 +42,22 @@ describe("built-in detectors", () => {
     expect(isPaymentCardNumber("41111111111111")).toBe(false);
   });
 
+  it("a card number next to more digit groups (a CVV, an expiry, a count) is still found; a fraction's digits are not a card", () => {
+    const redactor = new Redactor(rules());
+    expect(redactor.text("card 4111 1111 1111 1111 123")).toBe("card [REDACTED] 123");
+    expect(redactor.text("4111-1111-1111-1111-12-25")).toBe("[REDACTED]-12-25");
+    expect(redactor.text("qty 5 4111 1111 1111 1111")).toBe("qty 5 [REDACTED]");
+    expect(redactor.text("score 0.4111111111111111 and -1.4440184941685127e-43")).toBe("score 0.4111111111111111 and -1.4440184941685127e-43");
+    expect(redactor.text("id 12345678901234567890123")).toBe("id 12345678901234567890123");
+  });
+
+  it("an integer is checked as its decimal text; doubles and other integers stay numbers", () => {
+    const redactor = new Redactor(rules());
+    expect(redactor.value({ card: 4111111111111111, ts: 1700000000000, ratio: 0.4111111111111111 })).toEqual({ card: "[REDACTED]", ts: 1700000000000, ratio: 0.4111111111111111 });
+    const custom = new Redactor(rules({ detectors: [], patterns: [{ name: "employee", regex: "^7\\d{5}$" }] }));
+    expect(custom.value([712345, 812345])).toEqual(["[REDACTED]", 812345]);
+  });
+
   it("a private key cut off before its END line is redacted to the end of the text", () => {
     const { redactor } = counting(rules({ detectors: ["private_key"] }));
     expect(redactor.text("key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC")).toBe("key: [REDACTED]");
