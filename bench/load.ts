@@ -16,7 +16,7 @@
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Agent, request as httpRequest } from "node:http";
 import { setPriority } from "node:os";
-import { buildTemplates, freshRequest, SPANS_PER_REQUEST, type Template } from "./payload.js";
+import { buildTemplates, freshRequest, SPANS_PER_REQUEST, type PayloadVariant, type Template, type WireFormat } from "./payload.js";
 import { serveParent, sleep, wallMs } from "./procs.js";
 import type { Encoding } from "./settings.js";
 
@@ -27,6 +27,8 @@ export interface LoadTarget {
   authorization: string;
   /** Each trace's spans in two consecutive requests of one connection (freshRequest's `continuing`). */
   splitTraces?: boolean;
+  /** The redact and filter runs' request (payload.ts); the plain one when absent. */
+  variant?: PayloadVariant;
 }
 
 export interface LoadResult {
@@ -169,9 +171,19 @@ const gate = new Gate();
 let current: LoadResult | undefined;
 
 const templates = buildTemplates();
-const templateFor = (encoding: Encoding): Template => (encoding === "http-json" ? templates.json : templates.protobuf);
+/** Variants of the request, built the first time a run asks for one. */
+const variants = new Map<string, Record<WireFormat, Template>>();
 
-function newResult(mode: LoadResult["mode"], encoding: Encoding): LoadResult {
+function templateFor(encoding: Encoding, variant?: PayloadVariant): Template {
+  let set = templates;
+  if (variant !== undefined && (variant.streamNames || variant.email)) {
+    const key = JSON.stringify({ streamNames: variant.streamNames === true, email: variant.email === true });
+    set = variants.get(key) ?? variants.set(key, buildTemplates(undefined, variant)).get(key)!;
+  }
+  return encoding === "http-json" ? set.json : set.protobuf;
+}
+
+function newResult(mode: LoadResult["mode"], target: LoadTarget): LoadResult {
   return {
     mode,
     requests: 0,
@@ -185,7 +197,7 @@ function newResult(mode: LoadResult["mode"], encoding: Encoding): LoadResult {
     pausedMs: 0,
     lateStarts: 0,
     cpuMicros: 0,
-    requestBytes: templateFor(encoding).body.length,
+    requestBytes: templateFor(target.encoding, target.variant).body.length,
   };
 }
 
@@ -203,9 +215,9 @@ function record(result: LoadResult, answer: Answer, latencyMs: number): void {
 
 async function closedLoop(target: LoadTarget, concurrency: number, durationMs: number): Promise<LoadResult> {
   const sender = target.encoding === "grpc" ? grpcSender(target, concurrency) : httpSender(target, concurrency);
-  const template = templateFor(target.encoding);
+  const template = templateFor(target.encoding, target.variant);
   const cpuBefore = process.cpuUsage();
-  const result = newResult("closed", target.encoding);
+  const result = newResult("closed", target);
   current = result;
   gate.reset();
   const deadline = result.startedAt + durationMs;
@@ -236,9 +248,9 @@ async function closedLoop(target: LoadTarget, concurrency: number, durationMs: n
 
 async function openLoop(target: LoadTarget, requestsPerSecond: number, durationMs: number, connections: number): Promise<LoadResult> {
   const sender = target.encoding === "grpc" ? grpcSender(target, connections) : httpSender(target, 64);
-  const template = templateFor(target.encoding);
+  const template = templateFor(target.encoding, target.variant);
   const cpuBefore = process.cpuUsage();
-  const result = newResult("open", target.encoding);
+  const result = newResult("open", target);
   const intervalMs = 1000 / requestsPerSecond;
   const count = Math.max(1, Math.floor((durationMs / 1000) * requestsPerSecond));
   const inFlight: Array<Promise<void>> = [];

@@ -18,6 +18,27 @@ export const SPANS_PER_REQUEST = TRACES_PER_REQUEST * SPANS_PER_TRACE;
 /** With the `group` processor: one observation object per span plus one trace object per trace. */
 export const BLOBS_PER_REQUEST = SPANS_PER_REQUEST + TRACES_PER_REQUEST;
 
+/**
+ * What the redact and filter scenarios change in the request, and nothing else (the other
+ * scenarios send the payload as it always was):
+ *
+ * - `streamNames`: the odd children of each trace (5 of 10 spans, never a root) are named
+ *   `stream <model>` instead of `chat <model>`, so a filter rule on the name prefix `stream `
+ *   drops half the spans. Names only: the same attributes, sizes within a few bytes.
+ * - `email`: one span per request (the first trace's root) has an e-mail address in its user
+ *   message, so the redact detectors find something to replace in every request.
+ */
+export interface PayloadVariant {
+  streamNames?: boolean;
+  email?: boolean;
+}
+
+/** Spans per request a filter on the `stream ` name prefix drops (streamNames). */
+export const STREAM_SPANS_PER_REQUEST = TRACES_PER_REQUEST * Math.floor(SPANS_PER_TRACE / 2);
+export const STREAM_NAME_PREFIX = "stream ";
+/** The address `email` puts in the first span's user message. */
+export const PAYLOAD_EMAIL = "ann.lee@example.com";
+
 export type WireFormat = "protobuf" | "json";
 
 export interface Template {
@@ -75,10 +96,12 @@ function text(random: () => number, targetBytes: number): string {
 }
 
 /** The GenAI semantic conventions' message shapes, about 1 KB each once serialised. */
-function inputMessages(random: () => number): string {
+function inputMessages(random: () => number, email = false): string {
+  const system = text(random, 220);
+  const user = text(random, 680);
   return JSON.stringify([
-    { role: "system", parts: [{ type: "text", content: text(random, 220) }] },
-    { role: "user", parts: [{ type: "text", content: text(random, 680) }] },
+    { role: "system", parts: [{ type: "text", content: system }] },
+    { role: "user", parts: [{ type: "text", content: email ? `${user} Reply to ${PAYLOAD_EMAIL} please.` : user }] },
   ]);
 }
 
@@ -92,7 +115,7 @@ function hexId(random: () => number, bytes: number): string {
   return out;
 }
 
-function logicalSpans(random: () => number): LogicalSpan[] {
+function logicalSpans(random: () => number, variant: PayloadVariant): LogicalSpan[] {
   const spans: LogicalSpan[] = [];
   const baseNs = BigInt(Date.UTC(2025, 0, 15, 12, 0, 0)) * 1_000_000n;
   for (let traceIndex = 0; traceIndex < TRACES_PER_REQUEST; traceIndex += 1) {
@@ -110,7 +133,7 @@ function logicalSpans(random: () => number): LogicalSpan[] {
         traceIndex,
         spanIndex,
         parentSpanIndex: child === 0 ? undefined : traceIndex * SPANS_PER_TRACE,
-        name: `chat ${model}`,
+        name: variant.streamNames && child % 2 === 1 ? `${STREAM_NAME_PREFIX}${model}` : `chat ${model}`,
         startNs: child === 0 ? traceStart : startNs,
         endNs: child === 0 ? traceStart + 4_000_000_000n : endNs,
         attributes: [
@@ -127,7 +150,7 @@ function logicalSpans(random: () => number): LogicalSpan[] {
           ["langfuse.observation.type", "generation"],
           ["user.id", user],
           ["session.id", session],
-          ["gen_ai.input.messages", inputMessages(random)],
+          ["gen_ai.input.messages", inputMessages(random, variant.email === true && spanIndex === 0)],
           ["gen_ai.output.messages", outputMessages(random)],
         ],
       });
@@ -263,10 +286,13 @@ function template(format: WireFormat, spans: LogicalSpan[], ids: Sentinels): Tem
   };
 }
 
-/** Both encodings of the same request; deterministic for a given seed. */
-export function buildTemplates(seed = 20250115): Record<WireFormat, Template> {
+/**
+ * Both encodings of the same request; deterministic for a given seed. A variant draws the same
+ * random numbers in the same order, so it differs from the plain request only where it says.
+ */
+export function buildTemplates(seed = 20250115, variant: PayloadVariant = {}): Record<WireFormat, Template> {
   const random = prng(seed);
-  const spans = logicalSpans(random);
+  const spans = logicalSpans(random, variant);
   const ids = sentinels(random);
   return { protobuf: template("protobuf", spans, ids), json: template("json", spans, ids) };
 }

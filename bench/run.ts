@@ -1,13 +1,19 @@
 /**
  * `npm run bench`: the idle daemon's memory per process, then every scenario ({events, raw} path ×
  * {http-protobuf, http-json, grpc} × {sink, s3rver}) against a freshly started daemon, then the
- * in-process floors; prints one markdown table to stdout and
+ * redact and filter runs (each processor against the same load without it, both paths,
+ * http-protobuf → sink), then the in-process floors; prints one markdown table to stdout and
  * writes it to bench/results/latest.md. Progress goes to stderr. Every process, temporary folder
  * and Redis key the run creates is removed on exit, also after a failure or Ctrl-C.
  *
  * Knobs (environment): BENCH_WARMUP_S, BENCH_WINDOW_S, BENCH_OPEN_S, BENCH_DRAIN_TIMEOUT_S,
- * BENCH_CONCURRENCY, BENCH_FLOOR_S, BENCH_FLOOR_PUTS, BENCH_FLOOR_JOBS, BENCH_ENCODINGS,
- * BENCH_TARGETS, BENCH_PATHS, BENCH_FLOORS=0, BENCH_IDLE_S, BENCH_CPU_PROF_DIR, BENCH_REDIS_URL.
+ * BENCH_CONCURRENCY, BENCH_MAX_BACKLOG_SPANS, BENCH_FLOOR_S, BENCH_FLOOR_PUTS, BENCH_FLOOR_JOBS,
+ * BENCH_ENCODINGS, BENCH_TARGETS, BENCH_PATHS, BENCH_WORKERS, BENCH_FLOORS=0, BENCH_IDLE_S,
+ * BENCH_CPU_PROF_DIR, BENCH_REDIS_URL, BENCH_SEMI_SPACE_MB, BENCH_NODE_ARGS, BENCH_SPOOL_EXTRA;
+ * for the redact and filter runs BENCH_PRIVACY (1 by default, 0 to skip them, `only` for them
+ * alone), BENCH_PRIVACY_VARIANTS (redact,filter; also redact_found), BENCH_PRIVACY_ROUNDS (1),
+ * BENCH_PRIVACY_ENCODINGS (http-protobuf), BENCH_PRIVACY_TARGETS (sink). bench/README.md
+ * describes each.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +25,17 @@ import { measureIdle, type IdleResult } from "./idle.js";
 import { machineCpuTicks, onCleanup, pinning, ROOT, runCleanups, startWorker } from "./procs.js";
 import { BenchRedis } from "./redis.js";
 import { runScenario, type ScenarioResult } from "./scenario.js";
-import { ENCODINGS, PATHS, settings, TARGETS, type Encoding, type PathKind, type TargetKind } from "./settings.js";
+import {
+  ENCODINGS,
+  PATHS,
+  PRIVACY_VARIANTS,
+  settings,
+  TARGETS,
+  type Encoding,
+  type PathKind,
+  type PrivacyVariant,
+  type TargetKind,
+} from "./settings.js";
 import { renderReport, type Machine } from "./table.js";
 
 /** Set by the first SIGINT/SIGTERM: nothing new starts after it. */
@@ -55,6 +71,10 @@ async function main(): Promise<number> {
   const encodings = selected<Encoding>(settings.encodings, ENCODINGS, "encoding");
   const targets = selected<TargetKind>(settings.targets, TARGETS, "target");
   const paths = selected<PathKind>(settings.paths, PATHS, "path");
+  const privacyVariants = selected(settings.privacyVariants, PRIVACY_VARIANTS, "BENCH_PRIVACY_VARIANTS entry");
+  const privacyEncodings = selected<Encoding>(settings.privacyEncodings, ENCODINGS, "encoding");
+  const privacyTargets = selected<TargetKind>(settings.privacyTargets, TARGETS, "target");
+  const others = settings.privacy !== "only";
 
   const redis = new BenchRedis(settings.redisUrl);
   try {
@@ -76,7 +96,7 @@ async function main(): Promise<number> {
   const skipped: string[] = [];
   // Idle memory first, while nothing else has run on the machine yet.
   const idle: IdleResult[] = [];
-  for (const workers of settings.idleMs > 0 ? [1, ...settings.workerCounts] : []) {
+  for (const workers of settings.idleMs > 0 && others ? [1, ...settings.workerCounts] : []) {
     if (interruptedAt !== 0) return 130;
     log(`idle memory with ${workers} worker${workers === 1 ? "" : "s"} (${settings.idleMs / 1000} s without traffic)`);
     try {
@@ -87,7 +107,7 @@ async function main(): Promise<number> {
       skipped.push(`idle memory, ${workers} workers failed (${message.split("\n")[0]})`);
     }
   }
-  for (const path of paths) {
+  for (const path of others ? paths : []) {
     for (const target of targets) {
       for (const encoding of encodings) {
         if (interruptedAt !== 0) return 130;
@@ -107,7 +127,7 @@ async function main(): Promise<number> {
   }
   // Scaling: the same scenario on several worker processes, the daemon unpinned. On a 2-core
   // machine the load generator, the sink and Redis share those cores, so this is a lower bound.
-  for (const workers of settings.workerCounts) {
+  for (const workers of others ? settings.workerCounts : []) {
     if (interruptedAt !== 0) return 130;
     if (!targets.includes("sink") || !encodings.includes("http-protobuf") || !paths.includes("events")) break;
     log(`scenario http-protobuf → sink with ${workers} workers`);
@@ -117,6 +137,34 @@ async function main(): Promise<number> {
       const message = (error as Error).message;
       log(`scenario with ${workers} workers FAILED: ${message}`);
       skipped.push(`http-protobuf → sink, ${workers} workers failed (${message.split("\n")[0]})`);
+    }
+  }
+
+  // The redact and filter runs: each processor against the same load without it, in rounds. Within
+  // a round the runs alternate (the order reversed every other round), so a pair shares the host's
+  // moment as far as it can.
+  const privacy: ScenarioResult[] = [];
+  const privacyPaths = settings.privacy === "off" ? [] : paths.filter((path) => path === "events" || path === "raw");
+  for (let round = 1; round <= (privacyPaths.length > 0 ? settings.privacyRounds : 0); round += 1) {
+    const order: PrivacyVariant[] = ["none", ...privacyVariants];
+    if (round % 2 === 0) order.reverse();
+    for (const path of privacyPaths) {
+      for (const target of privacyTargets) {
+        for (const encoding of privacyEncodings) {
+          for (const variant of order) {
+            if (interruptedAt !== 0) return 130;
+            const label = `${path} path: ${encoding} → ${target}, ${variant === "none" ? "without redact or filter" : `+ ${variant}`}, round ${round}`;
+            log(`scenario ${label}`);
+            try {
+              privacy.push(await runScenario(encoding, target, load, redis, log, 1, path, { privacy: variant, round, openLoop: false }));
+            } catch (error) {
+              const message = (error as Error).message;
+              log(`scenario ${label} FAILED: ${message}`);
+              skipped.push(`${label} failed (${message.split("\n")[0]})`);
+            }
+          }
+        }
+      }
     }
   }
 
@@ -134,7 +182,7 @@ async function main(): Promise<number> {
   info.elapsedSeconds = (performance.now() - startedAt) / 1000;
   const cpuAtEnd = machineCpuTicks();
   info.stealPercent = ((cpuAtEnd.steal - cpuAtStart.steal) / Math.max(1, cpuAtEnd.total - cpuAtStart.total)) * 100;
-  const report = renderReport(info, scenarios, floors, skipped, idle);
+  const report = renderReport(info, scenarios, floors, skipped, idle, privacy);
   process.stdout.write(`\n${report}`);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   writeFileSync(join(ROOT, "bench/results/latest.md"), report);

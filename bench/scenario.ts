@@ -8,14 +8,15 @@
  *              number only counts what was exported. CPU, Redis calls, objects and jobs are the
  *              deltas over the same interval.
  *   open loop  at half the sustained rate; request latency p50/p99 from the scheduled start
+ *              (left out by the redact and filter runs, which measure cost, not latency)
  */
-import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST, TRACES_PER_REQUEST } from "./payload.js";
+import { BLOBS_PER_REQUEST, SPANS_PER_REQUEST, STREAM_SPANS_PER_REQUEST, TRACES_PER_REQUEST, type PayloadVariant } from "./payload.js";
 import { AUTHORIZATION, HELPER_CPU, startDaemon, type Daemon } from "./daemon.js";
 import type { LoadResult, LoadTarget } from "./load.js";
 import type { DaemonMemory } from "./memory.js";
 import { onCleanup, processCpuMicros, sleep, startWorker, wallMs, type Worker } from "./procs.js";
 import { BenchRedis, commandDelta, uniquePrefix } from "./redis.js";
-import { settings, type Encoding, type PathKind, type TargetKind } from "./settings.js";
+import { settings, type Encoding, type PathKind, type PrivacyVariant, type TargetKind } from "./settings.js";
 import type { SinkStats } from "./sink.js";
 
 export interface ScenarioResult {
@@ -23,7 +24,11 @@ export interface ScenarioResult {
   encoding: Encoding;
   target: TargetKind;
   workers: number;
-  /** Spans exported per second over window start → drained. */
+  /** A redact or filter run, or the run they are compared with (`none`); undefined for the other scenarios. */
+  privacy?: PrivacyVariant | undefined;
+  /** Which run of the redact and filter rounds (1, 2, …). */
+  round?: number;
+  /** Spans exported per second over window start → drained (spans as received: a filter's drops count). */
   sustainedSpansPerSecond: number;
   /** Spans acknowledged per second while the closed loop ran. */
   ackedSpansPerSecond: number;
@@ -43,6 +48,8 @@ export interface ScenarioResult {
   targetCpuPercent: number;
   blobsPerSpan: number;
   jobsPerSpan: number;
+  /** Bytes the S3 target received per span (object bodies). */
+  storedBytesPerSpan: number;
   /** All calls Redis counted (including inside BullMQ's Lua scripts) and the commands sent, per span. */
   redisCallsPerSpan: number;
   redisSentPerSpan: number;
@@ -88,10 +95,26 @@ interface ExportCounts {
  * the raw path. With `batch`, between 105 and 110: a trace whose two halves are exported in the
  * same flush becomes one object; `exact` is false and the drain waits for the counts to settle.
  */
-function exportsPerRequest(path: PathKind): { objects: number; queue: string; exact: boolean } {
+function exportsPerRequest(path: PathKind, privacy?: PrivacyVariant): { objects: number; queue: string; exact: boolean } {
   if (path === "raw") return { objects: 1, queue: "otel-ingestion-queue", exact: true };
   if (path === "batch") return { objects: BLOBS_PER_REQUEST - TRACES_PER_REQUEST / 2, queue: "ingestion-queue", exact: false };
+  // The filter drops the `stream …` spans (never a root): each trace keeps its object.
+  if (privacy === "filter") return { objects: BLOBS_PER_REQUEST - STREAM_SPANS_PER_REQUEST, queue: "ingestion-queue", exact: true };
   return { objects: BLOBS_PER_REQUEST, queue: "ingestion-queue", exact: true };
+}
+
+/** The request a redact or filter run sends: half the spans named `stream …`, and with redact_found an e-mail address. */
+function payloadVariant(privacy: PrivacyVariant | undefined): PayloadVariant | undefined {
+  if (privacy === undefined) return undefined;
+  return { streamNames: true, email: privacy === "redact_found" };
+}
+
+export interface ScenarioOptions {
+  /** A redact or filter run, or the run without either (`none`). */
+  privacy?: PrivacyVariant;
+  round?: number;
+  /** Run the open loop (latency); default true. */
+  openLoop?: boolean;
 }
 
 /** With `batch`, no object or job for this long means the export is done (its flush interval is 1 s). */
@@ -217,6 +240,55 @@ function failuresOf(...results: LoadResult[]): Record<string, number> {
   return out;
 }
 
+/** Open loop at `requestsPerSecond`: latency from each request's scheduled start, and the daemon's own view of it. */
+async function runOpenLoop(
+  daemon: Daemon,
+  load: Worker,
+  loadTarget: LoadTarget,
+  watch: ExportWatch,
+  requestsPerSecond: number,
+  perRequest: number,
+  log: (line: string) => void,
+): Promise<ScenarioResult["open"]> {
+  const openStart = await watch.counts();
+  const histogramBefore = durationBuckets(await scrape(daemon.metricsPort));
+  const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
+  const afterOpen = await scrape(daemon.metricsPort);
+  const served = histogramDelta(histogramBefore, durationBuckets(afterOpen));
+  const openDrain = await watch.until(openStart.puts + open.ok * perRequest, openStart.jobs + open.ok * perRequest);
+  log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
+  return {
+    requestsPerSecond,
+    samples: open.latenciesMs.length,
+    p50Ms: percentile(open.latenciesMs, 0.5),
+    p99Ms: percentile(open.latenciesMs, 0.99),
+    failures: failuresOf(open),
+    lateStarts: open.lateStarts,
+    drained: openDrain.settled,
+    daemonP99Ms: histogramQuantile(served, 0.99) * 1000,
+    daemonWithin50MsShare: served.get(0.05)! / Math.max(1, served.get(Number.POSITIVE_INFINITY)!),
+    eventLoopDelayP99Ms: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_p99_seconds") * 1000,
+    eventLoopDelayMaxMs: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_max_seconds") * 1000,
+  };
+}
+
+/** What a run without the open loop reports for it: nothing measured. */
+function skippedOpenLoop(): ScenarioResult["open"] {
+  return {
+    requestsPerSecond: Number.NaN,
+    samples: 0,
+    p50Ms: Number.NaN,
+    p99Ms: Number.NaN,
+    failures: {},
+    lateStarts: 0,
+    drained: true,
+    daemonP99Ms: Number.NaN,
+    daemonWithin50MsShare: Number.NaN,
+    eventLoopDelayP99Ms: Number.NaN,
+    eventLoopDelayMaxMs: Number.NaN,
+  };
+}
+
 export async function runScenario(
   encoding: Encoding,
   targetKind: TargetKind,
@@ -225,9 +297,11 @@ export async function runScenario(
   log: (line: string) => void,
   workers = 1,
   path: PathKind = "events",
+  options: ScenarioOptions = {},
 ): Promise<ScenarioResult> {
-  const keyPrefix = uniquePrefix(`${path}-${encoding}-${targetKind}`);
-  const { objects: perRequest, queue, exact } = exportsPerRequest(path);
+  const { privacy, round, openLoop = true } = options;
+  const keyPrefix = uniquePrefix(`${path}-${encoding}-${targetKind}${privacy === undefined ? "" : `-${privacy}`}`);
+  const { objects: perRequest, queue, exact } = exportsPerRequest(path, privacy);
   const forgetKeys = onCleanup(`delete Redis keys ${keyPrefix}*`, async () => {
     await redis.deletePrefix(keyPrefix);
   });
@@ -242,6 +316,7 @@ export async function runScenario(
       cpuProfDir: settings.cpuProfDir,
       workers,
       path,
+      privacy,
     });
     const memoryAtStart = daemon.memory();
     const loadTarget: LoadTarget = {
@@ -250,6 +325,7 @@ export async function runScenario(
       grpcPort: daemon.grpcPort,
       authorization: AUTHORIZATION,
       splitTraces: path === "split" || path === "batch",
+      variant: payloadVariant(privacy),
     };
     const watch = new ExportWatch(target, redis, keyPrefix, queue, perRequest, exact);
     const closed = (durationMs: number, basePuts: number) =>
@@ -297,19 +373,15 @@ export async function runScenario(
 
     // Open loop at half the sustained rate (after the drain above: nothing queued).
     const requestsPerSecond = Math.max(0.5, sustained / 2 / SPANS_PER_REQUEST);
-    const openStart = await watch.counts();
-    const histogramBefore = durationBuckets(await scrape(daemon.metricsPort));
-    const open = await load.ask<LoadResult>({ cmd: "open", target: loadTarget, requestsPerSecond, durationMs: settings.openMs, connections: settings.concurrency });
-    const afterOpen = await scrape(daemon.metricsPort);
-    const served = histogramDelta(histogramBefore, durationBuckets(afterOpen));
-    const openDrain = await watch.until(openStart.puts + open.ok * perRequest, openStart.jobs + open.ok * perRequest);
-    log(`  open loop: ${open.ok}/${open.requests} requests at ${requestsPerSecond.toFixed(1)}/s, p50 ${percentile(open.latenciesMs, 0.5).toFixed(1)} ms, p99 ${percentile(open.latenciesMs, 0.99).toFixed(1)} ms`);
+    const open = openLoop ? await runOpenLoop(daemon, load, loadTarget, watch, requestsPerSecond, perRequest, log) : skippedOpenLoop();
 
     const result: ScenarioResult = {
       path,
       encoding,
       target: targetKind,
       workers,
+      privacy,
+      round,
       sustainedSpansPerSecond: sustained,
       ackedSpansPerSecond: spans / ((window.endedAt - window.startedAt) / 1000),
       spans,
@@ -324,23 +396,12 @@ export async function runScenario(
       targetCpuPercent: ((drained.target.cpuMicros - start.target.cpuMicros) / 1000 / intervalMs) * 100,
       blobsPerSpan: (drained.puts - start.puts) / exportedSpans,
       jobsPerSpan: (drained.jobs - start.jobs) / exportedSpans,
+      storedBytesPerSpan: (drained.target.bytes - start.target.bytes) / exportedSpans,
       redisCallsPerSpan: redisDelta.total / exportedSpans,
       redisSentPerSpan: redisDelta.sent / exportedSpans,
       failures: failuresOf(warm, window),
       closedP50Ms: percentile(window.latenciesMs, 0.5),
-      open: {
-        requestsPerSecond,
-        samples: open.latenciesMs.length,
-        p50Ms: percentile(open.latenciesMs, 0.5),
-        p99Ms: percentile(open.latenciesMs, 0.99),
-        failures: failuresOf(open),
-        lateStarts: open.lateStarts,
-        drained: openDrain.settled,
-        daemonP99Ms: histogramQuantile(served, 0.99) * 1000,
-        daemonWithin50MsShare: served.get(0.05)! / Math.max(1, served.get(Number.POSITIVE_INFINITY)!),
-        eventLoopDelayP99Ms: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_p99_seconds") * 1000,
-        eventLoopDelayMaxMs: gaugeValue(afterOpen, "langfuse_otel_receiver_nodejs_eventloop_lag_max_seconds") * 1000,
-      },
+      open,
       peakRssBytes: daemon.peakRssBytes(),
       memoryAtStart,
       memoryAtEnd: daemon.memory(),

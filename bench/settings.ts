@@ -1,7 +1,7 @@
 /**
  * Every knob of the benchmark, read once from the environment. The defaults keep the whole run
- * (the idle memory, 14 scenarios, the 2-worker run and the floors) at about ten minutes on the
- * 2-core machine.
+ * (the idle memory, 14 scenarios, the 2-worker run, the redact and filter runs and the floors) at
+ * about twelve minutes on the 2-core machine.
  */
 function seconds(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -72,7 +72,27 @@ export const settings = {
    */
   maxBacklogSpans: integer("BENCH_MAX_BACKLOG_SPANS", 5000),
   redisUrl: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+  /**
+   * The redact and filter runs (what each processor costs, measured against the same load without
+   * it): `1` after the other scenarios, `0` not at all, `only` without the idle memory, the other
+   * scenarios and the worker runs (the floors still run unless BENCH_FLOORS=0).
+   */
+  privacy: privacyMode(process.env.BENCH_PRIVACY),
+  /** Which of them: `redact`, `filter`, `redact_found` (every request holds an e-mail address to replace); each is paired with a run `without`. */
+  privacyVariants: list("BENCH_PRIVACY_VARIANTS", ["redact", "filter"]),
+  /** Rounds of the pairs; each round runs every variant once, the order reversed every other round. */
+  privacyRounds: integer("BENCH_PRIVACY_ROUNDS", 1),
+  /** Encodings and S3 targets of the redact and filter runs (their paths: `events` and `raw`, as far as BENCH_PATHS lists them). */
+  privacyEncodings: list("BENCH_PRIVACY_ENCODINGS", ["http-protobuf"]),
+  privacyTargets: list("BENCH_PRIVACY_TARGETS", ["sink"]),
 } as const;
+
+function privacyMode(raw: string | undefined): "on" | "off" | "only" {
+  if (raw === undefined || raw === "" || raw === "1") return "on";
+  if (raw === "0") return "off";
+  if (raw === "only") return "only";
+  throw new Error(`BENCH_PRIVACY must be 1, 0 or only, got ${JSON.stringify(raw)}`);
+}
 
 export type Encoding = "http-protobuf" | "http-json" | "grpc";
 export type TargetKind = "sink" | "s3rver";
@@ -85,3 +105,10 @@ export type PathKind = "events" | "raw" | "split" | "batch";
 export const ENCODINGS: readonly Encoding[] = ["http-protobuf", "http-json", "grpc"];
 export const TARGETS: readonly TargetKind[] = ["sink", "s3rver"];
 export const PATHS: readonly PathKind[] = ["events", "raw", "split", "batch"];
+
+/**
+ * The processor a redact or filter run adds before conversion (`none`: the run it is compared
+ * with). Pipelines: events `[auth, <it>, validate, sort, group]`, raw `[auth, <it>, validate]`.
+ */
+export type PrivacyVariant = "none" | "redact" | "redact_found" | "filter";
+export const PRIVACY_VARIANTS: readonly Exclude<PrivacyVariant, "none">[] = ["redact", "redact_found", "filter"];
