@@ -25,6 +25,36 @@ export interface SpanSummary {
   complete: boolean;
   /** The span, its scope or its resource nests deeper than MAX_NESTING_DEPTH (measured on the JSON written). */
   tooDeep: boolean;
+  /** Where the span's fields are in the text (without `keep` only): see SpanMarks. */
+  marks?: SpanMarks;
+}
+
+/** A byte range of the JSON text: [start, end). */
+export type TextRange = readonly [number, number];
+
+/** What a reader of a span needs without parsing it: its ids, and where its parts are in the text. */
+export interface SpanMarks {
+  /** The span object. */
+  range: TextRange;
+  spanId: string | undefined;
+  parentSpanId: string | undefined;
+  /** The JSON string of its name, and its status object, when present. */
+  name?: TextRange;
+  status?: TextRange;
+}
+
+/**
+ * Where each resource, scope and span is in the text, so that a reader can take one part without
+ * parsing the rest, and a writer can copy kept parts out of it (SpanBatch). Ranges of elements
+ * exclude the commas between them.
+ */
+export interface TextLayout {
+  resources: Array<{
+    range: TextRange;
+    /** The `resource` object, when present. */
+    resource?: TextRange;
+    scopes: Array<{ range: TextRange; scope?: TextRange; name?: TextRange; firstSpan: number; spanCount: number }>;
+  }>;
 }
 
 export interface TranscodedRequest {
@@ -32,6 +62,8 @@ export interface TranscodedRequest {
   json: Buffer;
   /** Every span of the request (kept or not), in order. */
   spans: SpanSummary[];
+  /** Without `keep`: where everything is in `json`. */
+  layout?: TextLayout;
 }
 
 const WIRE_VARINT = 0;
@@ -551,6 +583,8 @@ function writeMessage(
   out: Output,
   depth: number,
   item: ItemDepth,
+  /** For a span (or a scope: its name only), where its ids, name and status are. */
+  marks?: SpanMarks,
 ): { object: ObjectWriter; firstHex: string | undefined } {
   const object = new ObjectWriter(out);
   let firstHex: string | undefined;
@@ -573,12 +607,21 @@ function writeMessage(
     else object.key(field, fieldSpec.key);
     // A nested message is an object one level down, or two inside a repeated field's array.
     const childDepth = depth + (fieldSpec.repeated ? 2 : 1);
+    const valueStart = out.position;
     if (typeof fieldSpec.kind === "string") {
       expectWire(wire, WIRE_OF[fieldSpec.kind]);
       // Bytes are written as {"type":"Buffer","data":[…]}: two levels.
       if (fieldSpec.kind === "buffer" && childDepth + 1 > MAX_NESTING_DEPTH) item.tooDeep = true;
       const hex = scalar(fieldSpec.kind, reader, out);
       if (field === 1) firstHex = hex;
+      if (marks !== undefined) {
+        // Span: 2 spanId, 4 parentSpanId, 5 name; scope: 1 name (its field 1 is a string, never hex).
+        if (spec === SPAN) {
+          if (field === 2) marks.spanId = hex;
+          else if (field === 4) marks.parentSpanId = hex;
+          else if (field === 5) marks.name = [valueStart, out.position];
+        } else if (field === 1) marks.name = [valueStart, out.position];
+      }
     } else {
       expectWire(wire, WIRE_LEN);
       const end = reader.length();
@@ -588,6 +631,7 @@ function writeMessage(
       } else {
         writeMessage(fieldSpec.kind, new Reader(reader.source, reader.position, end), out, childDepth, item);
       }
+      if (marks !== undefined && spec === SPAN && field === 15) marks.status = [valueStart, out.position];
       reader.position = end;
     }
   }
@@ -612,6 +656,7 @@ export function transcodeTraceRequest(body: Buffer, keep?: (traceId: string | un
 
 function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | undefined) => boolean) | undefined): TranscodedRequest {
   const spans: SpanSummary[] = [];
+  const layout: TextLayout | undefined = keep === undefined ? { resources: [] } : undefined;
   out.byte(0x5b);
   let resources = 0;
   const request = new Reader(body, 0, body.length);
@@ -626,7 +671,9 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
     const resourceStart = out.position;
     if (resources > 0) out.byte(0x2c);
     const reader = new Reader(body, request.position, resourceEnd);
+    const objectStart = out.position;
     const object = new ObjectWriter(out);
+    const resourceLayout: TextLayout["resources"][number] | undefined = layout ? { range: [objectStart, objectStart], scopes: [] } : undefined;
     const resourceDepth: ItemDepth = { tooDeep: false };
     const firstSpan = spans.length;
     let scopes = 0;
@@ -639,14 +686,16 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
         expectWire(wire, WIRE_LEN);
         object.key(1, RESOURCE_SPANS_KEYS.resource);
         const end = reader.length();
+        const valueStart = out.position;
         writeMessage(RESOURCE, new Reader(body, reader.position, end), out, 1, resourceDepth);
+        if (resourceLayout) resourceLayout.resource = [valueStart, out.position];
         reader.position = end;
       } else if (field === 2) {
         expectWire(wire, WIRE_LEN);
         const scopeEnd = reader.length();
         const beforeScope = out.position;
         object.element(2, RESOURCE_SPANS_KEYS.scopeSpans);
-        const kept = scopeSpans(new Reader(body, reader.position, scopeEnd), out, spans, keep);
+        const kept = scopeSpans(new Reader(body, reader.position, scopeEnd), out, spans, keep, resourceLayout?.scopes);
         scopes += 1;
         if (kept) keptScopes += 1;
         else {
@@ -662,6 +711,10 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
       } else reader.skip(wire);
     }
     object.end();
+    if (resourceLayout) {
+      resourceLayout.range = [objectStart, out.position];
+      layout!.resources.push(resourceLayout);
+    }
     // The resource may come after its spans on the wire.
     if (resourceDepth.tooDeep) for (let index = firstSpan; index < spans.length; index += 1) spans[index]!.tooDeep = true;
     request.position = resourceEnd;
@@ -669,7 +722,7 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
     else resources += 1;
   }
   out.byte(0x5d);
-  return { json: out.take(), spans };
+  return { json: out.take(), spans, layout };
 }
 
 /** Writes one ScopeSpans; returns false when it had spans and `keep` left out all of them (nothing useful written). */
@@ -678,10 +731,14 @@ function scopeSpans(
   out: Output,
   summaries: SpanSummary[],
   keep: ((traceId: string | undefined) => boolean) | undefined,
+  layouts: TextLayout["resources"][number]["scopes"] | undefined,
 ): boolean {
+  const objectStart = out.position;
   const object = new ObjectWriter(out);
   const scopeDepth: ItemDepth = { tooDeep: false };
   const firstSpan = summaries.length;
+  let scopeRange: TextRange | undefined;
+  let nameRange: TextRange | undefined;
   let spans = 0;
   let kept = 0;
   while (!reader.done) {
@@ -692,7 +749,11 @@ function scopeSpans(
       expectWire(wire, WIRE_LEN);
       object.key(1, SCOPE_SPANS_KEYS.scope);
       const end = reader.length();
-      writeMessage(SCOPE, new Reader(reader.source, reader.position, end), out, 1, scopeDepth);
+      const valueStart = out.position;
+      const marks: SpanMarks | undefined = layouts ? { range: [0, 0], spanId: undefined, parentSpanId: undefined } : undefined;
+      writeMessage(SCOPE, new Reader(reader.source, reader.position, end), out, 1, scopeDepth, marks);
+      scopeRange = [valueStart, out.position];
+      nameRange = marks?.name;
       reader.position = end;
     } else if (field === 2) {
       expectWire(wire, WIRE_LEN);
@@ -700,8 +761,11 @@ function scopeSpans(
       const before = out.position;
       object.element(2, SCOPE_SPANS_KEYS.spans);
       const spanDepth: ItemDepth = { tooDeep: false };
-      const written = writeMessage(SPAN, new Reader(reader.source, reader.position, end), out, 1, spanDepth);
-      const summary: SpanSummary = { traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2), tooDeep: spanDepth.tooDeep };
+      const spanStart = out.position;
+      const marks: SpanMarks | undefined = layouts ? { range: [spanStart, spanStart], spanId: undefined, parentSpanId: undefined } : undefined;
+      const written = writeMessage(SPAN, new Reader(reader.source, reader.position, end), out, 1, spanDepth, marks);
+      if (marks) marks.range = [spanStart, out.position];
+      const summary: SpanSummary = { traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2), tooDeep: spanDepth.tooDeep, marks };
       summaries.push(summary);
       const { traceId } = summary;
       spans += 1;
@@ -718,6 +782,58 @@ function scopeSpans(
     } else reader.skip(wire);
   }
   object.end();
+  layouts?.push({ range: [objectStart, out.position], scope: scopeRange, name: nameRange, firstSpan, spanCount: spans });
   if (scopeDepth.tooDeep) for (let index = firstSpan; index < summaries.length; index += 1) summaries[index]!.tooDeep = true;
   return spans === 0 || kept > 0;
+}
+
+/**
+ * The text of a transcoded request with only the spans `kept` marks (by span index), copied out of
+ * the text already written (its layout) instead of transcoding again: the same text a transcode
+ * with that `keep` gives, scopes and resources left without spans removed alike.
+ */
+export function keptSpansText(transcoded: TranscodedRequest, kept: readonly boolean[], pool?: OutputBuffers): Buffer {
+  const { json, spans, layout } = transcoded;
+  if (layout === undefined) throw new Error("keptSpansText needs the layout of a transcode without keep");
+  const out = new Output(json.length + 2, pool);
+  const copy = (start: number, end: number) => out.bytes(json.subarray(start, end));
+  const keptIn = (scope: TextLayout["resources"][number]["scopes"][number]) => {
+    let count = 0;
+    for (let index = scope.firstSpan; index < scope.firstSpan + scope.spanCount; index += 1) if (kept[index]) count += 1;
+    return count;
+  };
+  out.byte(0x5b);
+  let resources = 0;
+  for (const resource of layout.resources) {
+    const counts = resource.scopes.map(keptIn);
+    const keptScopes = resource.scopes.filter((scope, index) => scope.spanCount === 0 || counts[index]! > 0);
+    if (resource.scopes.length > 0 && keptScopes.length === 0) continue;
+    if (resources++ > 0) out.byte(0x2c);
+    if (resource.scopes.every((scope, index) => counts[index] === scope.spanCount)) {
+      copy(resource.range[0], resource.range[1]);
+      continue;
+    }
+    copy(resource.range[0], resource.scopes[0]!.range[0]);
+    keptScopes.forEach((scope, position) => {
+      if (position > 0) out.byte(0x2c);
+      if (keptIn(scope) === scope.spanCount) {
+        copy(scope.range[0], scope.range[1]);
+        return;
+      }
+      const first = spans[scope.firstSpan]!.marks!.range;
+      const last = spans[scope.firstSpan + scope.spanCount - 1]!.marks!.range;
+      copy(scope.range[0], first[0]);
+      let written = 0;
+      for (let index = scope.firstSpan; index < scope.firstSpan + scope.spanCount; index += 1) {
+        if (!kept[index]) continue;
+        if (written++ > 0) out.byte(0x2c);
+        const range = spans[index]!.marks!.range;
+        copy(range[0], range[1]);
+      }
+      copy(last[1], scope.range[1]);
+    });
+    copy(resource.scopes.at(-1)!.range[1], resource.range[1]);
+  }
+  out.byte(0x5d);
+  return out.take();
 }

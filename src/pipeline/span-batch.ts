@@ -1,5 +1,4 @@
-import { decodeProtobufTraceRequest } from "../otlp/codec.js";
-import { transcodeTraceRequest, type TranscodedRequest } from "../otlp/protobuf-json.js";
+import { keptSpansText, transcodeTraceRequest, type SpanSummary, type TextRange, type TranscodedRequest } from "../otlp/protobuf-json.js";
 import type { BufferPool } from "./buffer-pool.js";
 import type { OtlpTraceRequest } from "../otlp/trace-request.js";
 import type { DropReason } from "./batch.js";
@@ -28,9 +27,11 @@ export class SpanBatch {
   #receivedJson: Buffer | undefined;
   /**
    * For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept
-   * and how many. `written` is the kept-mask the text was last written with (undefined: every span).
+   * and how many. `written` is the kept-mask the text was last written with (undefined: every
+   * span); while it is undefined the transcoder's layout says where each span is in the text.
+   * From the transcode on, the text is what the batch holds: objects are parsed from it.
    */
-  #protobuf: { bytes: Buffer; transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number; written?: boolean[] } | undefined;
+  #protobuf: { transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number; written?: boolean[] } | undefined;
   /** The transcoded text serialise() returned last: someone else's to give back. */
   #handedOver: Buffer | undefined;
 
@@ -48,7 +49,7 @@ export class SpanBatch {
     if (request.protobuf !== undefined) {
       try {
         const transcoded = transcodeTraceRequest(request.protobuf, undefined, this.pool);
-        this.#protobuf = { bytes: request.protobuf, transcoded, kept: undefined, keptCount: transcoded.spans.length };
+        this.#protobuf = { transcoded, kept: undefined, keptCount: transcoded.spans.length };
         return;
       } catch {
         // Unusual encodings take the object path, whose decoder accepts or refuses the body.
@@ -167,14 +168,18 @@ export class SpanBatch {
   serialise(): Buffer {
     const protobuf = this.#protobuf;
     if (protobuf) {
-      if (protobuf.kept !== undefined) {
-        let index = 0;
-        const kept = protobuf.kept;
-        const json = transcodeTraceRequest(protobuf.bytes, () => kept[index++]!, this.pool).json;
-        protobuf.written = [...kept];
+      const { kept, written } = protobuf;
+      if (kept !== undefined && (written === undefined || kept.some((keep, index) => keep !== written[index]))) {
+        if (written !== undefined || protobuf.transcoded.layout === undefined) {
+          // Written once with a mask already: its layout no longer holds. Rare (serialise, then drop).
+          this.#toObjects();
+          return this.serialise();
+        }
+        const json = keptSpansText(protobuf.transcoded, kept, this.pool);
         // The earlier text holds spans dropped since; unless it was handed on, nothing else has it.
         if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
         protobuf.transcoded = { json, spans: protobuf.transcoded.spans };
+        protobuf.written = [...kept];
       }
       return (this.#handedOver = protobuf.transcoded.json);
     }
@@ -218,6 +223,27 @@ export class SpanBatch {
   }
 
   /**
+   * Lets `edit` rewrite the JSON text a protobuf request is stored as, in place of working on its
+   * objects (redact's fast path): it gets the text as Latin-1 (one character per byte, so UTF-8
+   * passes through untouched) and returns the new text, or undefined when it cannot (then nothing
+   * changed, and the caller works on objects). False when the batch holds no such text.
+   */
+  editStoredText(edit: (latin1: string) => string | undefined): boolean {
+    const protobuf = this.#protobuf;
+    if (!protobuf) return false;
+    const text = protobuf.transcoded.json.toString("latin1");
+    const edited = edit(text);
+    if (edited === undefined) return false;
+    if (edited !== text) {
+      // Unless serialise() handed it on, nothing else has the earlier text.
+      if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
+      // No layout: its offsets no longer hold (dropping spans later takes the object path).
+      protobuf.transcoded = { json: Buffer.from(edited, "latin1"), spans: protobuf.transcoded.spans };
+    }
+    return true;
+  }
+
+  /**
    * The JSON text the batch would store, when it has one without building objects (a protobuf
    * request's transcoded text, a compact JSON body as received), for a quick scan: it may still
    * hold spans dropped since. Undefined once the batch works on objects.
@@ -237,21 +263,21 @@ export class SpanBatch {
    */
   filterSpans(decide: (spans: readonly SpanInContext[]) => { keep: boolean[]; reparent?: ReadonlyMap<number, unknown> }): number {
     const protobuf = this.#protobuf;
-    if (protobuf) {
+    const layout = protobuf?.written === undefined ? protobuf?.transcoded.layout : undefined;
+    if (protobuf && layout) {
       const listed: number[] = [];
       const spans: SpanInContext[] = [];
-      const written = protobuf.written;
-      let textIndex = 0;
-      const inText = (): number => {
-        // The text holds the spans of its mask in order: find the summary index of the next one.
-        while (written !== undefined && !written[textIndex]) textIndex += 1;
-        return textIndex++;
-      };
-      for (const entry of inContext(JSON.parse(protobuf.transcoded.json.toString("utf8")) as unknown[])) {
-        const index = inText();
-        if (protobuf.kept?.[index] ?? true) {
-          listed.push(index);
-          spans.push(entry);
+      const text = new TextParts(protobuf.transcoded.json);
+      for (const resource of layout.resources) {
+        const resourcePart = text.part(resource.resource);
+        for (const scope of resource.scopes) {
+          const scopePart = text.part(scope.scope);
+          const scopeName = text.part(scope.name);
+          for (let index = scope.firstSpan; index < scope.firstSpan + scope.spanCount; index += 1) {
+            if (!(protobuf.kept?.[index] ?? true)) continue;
+            listed.push(index);
+            spans.push(new TextSpan(text, protobuf.transcoded.spans[index]!, scopePart, scopeName, resourcePart));
+          }
         }
       }
       const { keep, reparent } = decide(spans);
@@ -265,6 +291,7 @@ export class SpanBatch {
         }
         return dropped;
       }
+      // Reparenting changes spans: they become objects (in the same order as `spans`).
       this.#toObjects();
       return this.#applyDecision(keep, reparent);
     }
@@ -311,13 +338,16 @@ export class SpanBatch {
     const protobuf = this.#protobuf;
     if (!protobuf) return;
     this.#protobuf = undefined;
+    // The text parses to what protobufjs decodes (a fuzz property of the transcoder), at a fraction of the cost.
+    this.#objects = JSON.parse(protobuf.transcoded.json.toString("utf8")) as unknown[];
     // Unless serialise() handed it on, nothing else has the transcoded text.
     if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
-    this.#objects = decodeProtobufTraceRequest(protobuf.bytes);
-    if (protobuf.kept) {
+    const { kept, written } = protobuf;
+    if (kept) {
+      // The text holds the spans of `written`, in order.
+      const inText = written === undefined ? kept : kept.filter((_, index) => written[index]);
       let index = 0;
-      const kept = protobuf.kept;
-      this.#retainObjects(() => kept[index++]!);
+      this.#retainObjects(() => inText[index++]!);
     }
   }
 
@@ -352,17 +382,126 @@ export class SpanBatch {
   }
 }
 
-/** One span with the scope and resource it belongs to, as a processor reads it. */
+/**
+ * One span with the scope and resource it belongs to, as a processor reads it (never changes it).
+ * The common fields come without reading the rest; `span`, `scope` and `resource` are the objects
+ * in the OTLP/JSON shape, parsed on first use when the batch holds text.
+ */
 export interface SpanInContext {
-  readonly resource: unknown;
-  readonly scope: unknown;
   readonly span: unknown;
+  readonly scope: unknown;
+  readonly resource: unknown;
+  readonly name: unknown;
+  readonly statusCode: unknown;
+  readonly scopeName: unknown;
+  readonly traceId: string | undefined;
+  readonly spanId: string | undefined;
+  /** As the span holds it (a hex string, or bytes' JSON), to give a reparented child. */
+  readonly parentSpanId: unknown;
+}
+
+class ObjectSpan implements SpanInContext {
+  constructor(
+    readonly span: unknown,
+    readonly scope: unknown,
+    readonly resource: unknown,
+  ) {}
+  get name(): unknown {
+    return field(this.span, "name");
+  }
+  get statusCode(): unknown {
+    return field(field(this.span, "status"), "code");
+  }
+  get scopeName(): unknown {
+    return field(this.scope, "name");
+  }
+  get traceId(): string | undefined {
+    return spanIdText(field(this.span, "traceId"));
+  }
+  get spanId(): string | undefined {
+    return spanIdText(field(this.span, "spanId"));
+  }
+  get parentSpanId(): unknown {
+    return field(this.span, "parentSpanId");
+  }
+}
+
+/** Parts of a transcoded text, each parsed once when first read. */
+class TextParts {
+  constructor(readonly text: Buffer) {}
+
+  /** A JSON string's value; most hold no escape, and are read without a parse. */
+  string(range: TextRange): unknown {
+    const { text } = this;
+    if (text.subarray(range[0], range[1]).indexOf(0x5c) === -1) return text.toString("utf8", range[0] + 1, range[1] - 1);
+    return JSON.parse(text.toString("utf8", range[0], range[1]));
+  }
+
+  part(range: TextRange | undefined): { value: unknown } | undefined {
+    if (range === undefined) return undefined;
+    const { text } = this;
+    let parsed: unknown;
+    let done = false;
+    return {
+      get value() {
+        if (!done) {
+          parsed = JSON.parse(text.toString("utf8", range[0], range[1]));
+          done = true;
+        }
+        return parsed;
+      },
+    };
+  }
+}
+
+class TextSpan implements SpanInContext {
+  readonly #span: { value: unknown };
+  readonly #marks: NonNullable<SpanSummary["marks"]>;
+
+  constructor(
+    private readonly text: TextParts,
+    private readonly summary: SpanSummary,
+    private readonly scopePart: { value: unknown } | undefined,
+    private readonly scopeNamePart: { value: unknown } | undefined,
+    private readonly resourcePart: { value: unknown } | undefined,
+  ) {
+    this.#marks = summary.marks!;
+    this.#span = text.part(this.#marks.range)!;
+  }
+  get span(): unknown {
+    return this.#span.value;
+  }
+  get scope(): unknown {
+    return this.scopePart?.value;
+  }
+  get resource(): unknown {
+    return this.resourcePart?.value;
+  }
+  get name(): unknown {
+    const range = this.#marks.name;
+    return range === undefined ? undefined : this.text.string(range);
+  }
+  get statusCode(): unknown {
+    return field(this.text.part(this.#marks.status)?.value, "code");
+  }
+  get scopeName(): unknown {
+    return this.scopeNamePart?.value;
+  }
+  get traceId(): string | undefined {
+    return this.summary.traceId;
+  }
+  get spanId(): string | undefined {
+    return this.#marks.spanId;
+  }
+  get parentSpanId(): unknown {
+    return this.#marks.parentSpanId;
+  }
 }
 
 function* inContext(resourceSpans: readonly unknown[]): IterableIterator<SpanInContext> {
   for (const resource of resourceSpans) {
     for (const scopeSpans of arrayField(resource, "scopeSpans") ?? []) {
-      for (const span of arrayField(scopeSpans, "spans") ?? []) yield { resource: field(resource, "resource"), scope: field(scopeSpans, "scope"), span };
+      for (const span of arrayField(scopeSpans, "spans") ?? []) yield new ObjectSpan(span, field(scopeSpans, "scope"), field(resource, "resource"));
     }
   }
 }

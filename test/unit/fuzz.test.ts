@@ -18,7 +18,7 @@ import { loadConfigText } from "../../src/config/load.js";
 import { convertResourceSpans } from "../../src/conversion/convert.js";
 import { decodeJsonTraceRequest, decodeProtobufTraceRequest } from "../../src/otlp/codec.js";
 import { parseLatin1JsonInPieces } from "../../src/otlp/json-pieces.js";
-import { transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
+import { keptSpansText, transcodeTraceRequest, Unsupported } from "../../src/otlp/protobuf-json.js";
 import { OtlpTraceRequest } from "../../src/otlp/trace-request.js";
 import { SpanBatch } from "../../src/pipeline/span-batch.js";
 import { ExportTraceServiceRequest } from "../../src/otlp/schema.js";
@@ -222,6 +222,30 @@ describe("OTLP decoders", () => {
         expect(JSON.parse(transcoded.json.toString("utf8"))).toEqual(reference);
         const spans = resourceSpans.flatMap((r) => (r.scopeSpans ?? []).flatMap((s) => s.spans ?? []));
         expect(transcoded.spans).toHaveLength(spans.length);
+      }),
+      PARAMETERS,
+    );
+  });
+
+  it("protobuf → JSON transcoder: kept spans copied out of the text are exactly a transcode that keeps them, and the marks name each span's parts", () => {
+    fc.assert(
+      fc.property(otlpResourceSpans, fc.infiniteStream(fc.boolean()), (resourceSpans, coins) => {
+        const bytes = Buffer.from(encodeRequest(resourceSpans));
+        const transcoded = transcodeTraceRequest(bytes);
+        const kept = transcoded.spans.map(() => coins.next().value as boolean);
+        let index = 0;
+        expect(keptSpansText(transcoded, kept).toString("utf8")).toBe(transcodeTraceRequest(bytes, () => kept[index++]!).json.toString("utf8"));
+        const objects = (JSON.parse(transcoded.json.toString("utf8")) as Array<{ scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }>).flatMap((resource) =>
+          (resource.scopeSpans ?? []).flatMap((scope) => scope.spans ?? []),
+        );
+        transcoded.spans.forEach(({ marks }, position) => {
+          const text = (range: readonly [number, number] | undefined) => (range === undefined ? undefined : JSON.parse(transcoded.json.toString("utf8", range[0], range[1])));
+          expect(text(marks!.range)).toEqual(objects[position]);
+          expect(text(marks!.name)).toEqual(objects[position]!.name);
+          expect(text(marks!.status)).toEqual(objects[position]!.status);
+          expect(marks!.spanId).toEqual(objects[position]!.spanId);
+          expect(marks!.parentSpanId).toEqual(objects[position]!.parentSpanId);
+        });
       }),
       PARAMETERS,
     );

@@ -21,35 +21,42 @@ export function spanItems(spans: readonly SpanInContext[]): FilterItem[] {
     }
     return typeContexts.get(raw) as T | null;
   };
-  return spans.map(({ resource, scope, span }) => {
-    const raw = (typeof span === "object" && span !== null ? span : {}) as Record<string, unknown>;
+  return spans.map((view) => {
     let attributes: Attributes | undefined;
-    const ownAttributes = () => (attributes ??= attributeMap(raw.attributes));
+    const ownAttributes = () => (attributes ??= attributeMap(field(view.span, "attributes")));
+    const name = view.name;
+    const scopeName = view.scopeName;
     const subject: FilterSubject = {
-      name: typeof raw.name === "string" ? raw.name : undefined,
-      scopeName: typeof (scope as { name?: unknown } | undefined)?.name === "string" ? (scope as { name: string }).name : undefined,
-      status: statusOf(raw.status),
+      name: typeof name === "string" ? name : undefined,
+      scopeName: typeof scopeName === "string" ? scopeName : undefined,
+      get status() {
+        return statusOf(view.statusCode);
+      },
       native: false,
       observationType() {
-        const resourceContext = contextOf(resource, rawResourceContext);
-        const scopeContext = contextOf(scope, rawScopeContext);
-        return resourceContext && scopeContext ? observationTypeOfRawSpan(raw, resourceContext, scopeContext) : undefined;
+        const resourceContext = contextOf(view.resource, rawResourceContext);
+        const scopeContext = contextOf(view.scope, rawScopeContext);
+        return resourceContext && scopeContext ? observationTypeOfRawSpan(view.span, resourceContext, scopeContext) : undefined;
       },
       attribute: (key) => ownAttributes().get(key),
       resourceAttribute(key) {
+        const resource = view.resource;
         let map = resourceAttributes.get(resource);
-        if (map === undefined) resourceAttributes.set(resource, (map = attributeMap((resource as { attributes?: unknown } | undefined)?.attributes)));
+        if (map === undefined) resourceAttributes.set(resource, (map = attributeMap(field(resource, "attributes"))));
         return map.get(key);
       },
       attributeKeys: () => ownAttributes().keys(),
     };
-    const parent = raw.parentSpanId;
-    return { subject, traceId: spanIdText(raw.traceId), id: spanIdText(raw.spanId), parentId: parent ? spanIdText(parent) : undefined, rawParent: parent };
+    const parent = view.parentSpanId;
+    return { subject, traceId: view.traceId, id: view.spanId, parentId: parent ? spanIdText(parent) : undefined, rawParent: parent };
   });
 }
 
-function statusOf(status: unknown): SpanStatus {
-  const code = (status as { code?: unknown } | null | undefined)?.code;
+function field(value: unknown, name: string): unknown {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function statusOf(code: unknown): SpanStatus {
   if (code === 2 || code === "STATUS_CODE_ERROR") return "error";
   if (code === 1 || code === "STATUS_CODE_OK") return "ok";
   return "unset";

@@ -49,7 +49,8 @@ class Redaction {
   async spans(batch: SpanBatch): Promise<void> {
     const redactor = this.#redactorFor(batch.context);
     if (!redactor.empty && this.#mayChange(batch, redactor)) {
-      redactResourceSpans(batch.editResourceSpans(), redactor);
+      // A protobuf request's stored text is redacted where it stands when it can be; else its objects.
+      if (!batch.editStoredText((text) => redactor.redactSpansJsonText(text))) redactResourceSpans(batch.editResourceSpans(), redactor);
       this.#flush();
     }
     await this.#callback?.maskSpans(batch);

@@ -211,6 +211,66 @@ export class Redactor {
     return false;
   }
 
+  /**
+   * The stored JSON text of OTLP spans (`resourceSpans`, as the transcoder writes it) with every
+   * detector match replaced in place, when that is what walking its objects would give: no
+   * patterns of the user's (their anchors and lookarounds would read the raw text differently),
+   * nothing a key rule could select, no \u escape, and every match inside a value that the walk
+   * redacts (`stringValue`, a span's or event's `name`, a status `message`) and free of escapes,
+   * quotes and non-ASCII bytes. Matches in ids, keys and scope names are left, as the walk leaves
+   * them. Undefined otherwise (nothing counted): the caller walks the objects.
+   *
+   * `text` is the Latin-1 view of the UTF-8 bytes (one character per byte), so a replacement
+   * keeps every other byte as it was. JSON held in a text is redacted where it stands, not parsed
+   * and rewritten; a match standing where a number of such JSON would (after `:`, `[` or `,`) is
+   * left to the walk, which writes it as text.
+   */
+  redactSpansJsonText(text: string): string | undefined {
+    if (this.#patterns.length > 0 || text.includes("\\u")) return undefined;
+    if (this.#keyHints.length > 0) {
+      const lower = text.toLowerCase();
+      if (this.#keyHints.some((hint) => lower.includes(hint))) return undefined;
+    }
+    const found: string[] = [];
+    let current = text;
+    for (const rule of this.#detectors) {
+      const next = this.#replaceInJsonText(rule, current, found);
+      if (next === undefined) return undefined;
+      current = next;
+    }
+    for (const rule of found) this.count(rule);
+    return current;
+  }
+
+  #replaceInJsonText(rule: TextRule, text: string, found: string[]): string | undefined {
+    if (!mayMatch(rule, text)) return text;
+    // Escapes of control characters as spaces, so a token right after one starts where it does in the decoded text.
+    const view = ESCAPED_CONTROL.test(text) ? text.replace(ESCAPED_CONTROL_ALL, (escape) => " ".repeat(escape.length)) : text;
+    rule.pattern.lastIndex = 0;
+    let result = "";
+    let copied = 0;
+    for (const match of view.matchAll(rule.pattern)) {
+      let [start, end] = [0, match[0].length];
+      if (rule.locate) {
+        const located = rule.locate(match[0]);
+        if (located === undefined) continue;
+        [start, end] = located;
+      }
+      const at = match.index + start;
+      const to = match.index + end;
+      const secret = text.slice(at, to);
+      if (!SAFE_IN_JSON_STRING.test(secret) || oddBackslashesBefore(text, at)) return undefined;
+      const context = jsonStringContext(text, at);
+      if (context === "number") return undefined;
+      if (context === "left") continue;
+      if (this.#insidePseudonym(text, at, to - at) || this.#isOutput(secret)) continue;
+      found.push(rule.name);
+      result += text.slice(copied, at) + this.#replacementFor(secret);
+      copied = to;
+    }
+    return copied === 0 ? text : result + text.slice(copied);
+  }
+
   #plainText(value: string): string {
     let text = value;
     if (text.length >= SHORTEST_DETECTABLE) for (const rule of this.#detectors) text = this.#replaceMatches(rule, text);
@@ -266,6 +326,37 @@ export class Redactor {
     const digest = createHmac("sha256", replacement.key ?? "").update(original).digest("hex");
     return `[HASH:${digest.slice(0, 16)}]`;
   }
+}
+
+/** Printable ASCII but `"` and `\`: what may be cut out of a JSON string and replaced as it is. */
+const SAFE_IN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function oddBackslashesBefore(text: string, at: number): boolean {
+  let count = 0;
+  while (at - count - 1 >= 0 && text.charCodeAt(at - count - 1) === 0x5c) count += 1;
+  return count % 2 === 1;
+}
+
+/** Keys of OTLP/JSON whose string values the walk redacts (otlp.ts). */
+const REDACTED_VALUE_KEYS = ['"stringValue":"', '"name":"', '"message":"'];
+
+/**
+ * What the text at `at` is, in the transcoder's OTLP/JSON: inside a string value the walk redacts
+ * ("redact"), inside something it leaves ("left": ids, keys, a scope's name), or where JSON held in
+ * a text would have a number, or an intValue's digits ("number": the walk rewrites those as text).
+ */
+function jsonStringContext(text: string, at: number): "redact" | "left" | "number" {
+  let quote = at - 1;
+  while (quote >= 0 && (text.charCodeAt(quote) !== 0x22 || oddBackslashesBefore(text, quote))) quote -= 1;
+  if (quote < 0) return "left";
+  const key = REDACTED_VALUE_KEYS.find((candidate) => text.startsWith(candidate, quote + 1 - candidate.length));
+  if (key === undefined) return text.startsWith('"intValue":"', quote + 1 - 12) ? "number" : "left";
+  if (key === '"name":"' && text.startsWith('"scope":{', quote + 1 - key.length - 9)) return "left";
+  // Inside a text: a match right after `:`, `[` or `,` (spaces aside) is a number of JSON held in it.
+  let before = at - 1;
+  while (before > quote && text.charCodeAt(before) === 0x20) before -= 1;
+  const previous = text[before];
+  return before > quote && (previous === ":" || previous === "[" || previous === ",") ? "number" : "redact";
 }
 
 function textRuleOf(detector: Detector): TextRule {

@@ -67,6 +67,26 @@ describe("redact in an otel pipeline", () => {
     }
   });
 
+  it("redacting a protobuf request's stored text in place leaves ids, keys and scope names alone, as the walk does", async () => {
+    // A span id whose hex is all digits and a valid card number; the same digits as a value.
+    const digits = "4111111111111111";
+    const data = resourceSpans([span({ spanId: digits, name: `to ann@example.com`, attributes: { [`note ann@example.com`]: `card ${digits}`, "gen_ai.prompt": '[{"content": "ann@example.com"}]' } })], { name: "ann@example.com", version: "1" });
+    const stored = await storedByOtelPipeline(OtlpTraceRequest.fromProtobuf(toProtobuf(data)));
+    const spanOut = (JSON.parse(stored) as Array<{ scopeSpans: Array<{ scope: { name: string }; spans: Array<Record<string, any>> }> }>)[0]!.scopeSpans[0]!;
+    expect(spanOut.scope.name).toBe("ann@example.com");
+    expect(spanOut.spans[0]!.spanId).toBe(digits);
+    expect(spanOut.spans[0]!.name).toBe("to [REDACTED]");
+    expect(spanOut.spans[0]!.attributes[0]).toEqual({ key: "note ann@example.com", value: { stringValue: "card [REDACTED]" } });
+    // Redacted where it stands (the walk would have rewritten the JSON compactly).
+    expect(spanOut.spans[0]!.attributes[1]).toEqual({ key: "gen_ai.prompt", value: { stringValue: '[{"content": "[REDACTED]"}]' } });
+  });
+
+  it("a number a text's JSON holds, or an intValue, makes a protobuf request take the walk, which writes it as text", async () => {
+    const data = resourceSpans([span({ attributes: { "gen_ai.prompt": '{"card":4111111111111111, "to":"ann@example.com"}' } })]);
+    const stored = await storedByOtelPipeline(OtlpTraceRequest.fromProtobuf(toProtobuf(data)));
+    expect(stored).toContain(String.raw`{\"card\":\"[REDACTED]\",\"to\":\"[REDACTED]\"}`);
+  });
+
   it("a request with nothing to redact is stored byte for byte as it would be without redact", async () => {
     const clean = resourceSpans([span({ attributes: { "gen_ai.prompt": "hello", n: 1 } })]);
     for (const make of [() => OtlpTraceRequest.fromJson(toJson(clean)), () => OtlpTraceRequest.fromProtobuf(toProtobuf(clean))]) {
