@@ -44,6 +44,41 @@ interface TextRule {
   readonly group: boolean;
   /** A text without any of these holds no match (Detector.hints). */
   readonly hints?: readonly string[] | undefined;
+  /** Where in a long text matches can be (Detector.anchor). */
+  readonly anchor?: Detector["anchor"];
+}
+
+/** Texts shorter than this are searched whole even when the rule has an anchor. */
+const ANCHORED_SEARCH_FROM = 4096;
+
+/**
+ * The matches of a rule in a text, as matchAll gives them (`index`, `[0]`). A rule with an anchor
+ * searches a long text only in windows around the anchor's occurrences, each window starting one
+ * character early so the pattern's lookbehind reads what precedes it.
+ */
+function* matchesOf(rule: TextRule, text: string): IterableIterator<{ index: number; 0: string }> {
+  const anchor = rule.anchor;
+  rule.pattern.lastIndex = 0;
+  if (anchor === undefined || text.length < ANCHORED_SEARCH_FROM) {
+    for (const match of text.matchAll(rule.pattern)) yield { index: match.index, 0: match[0] };
+    return;
+  }
+  let searchedTo = 0;
+  for (let at = text.indexOf(anchor.literal); at !== -1; at = text.indexOf(anchor.literal, at + 1)) {
+    if (at < searchedTo) continue;
+    const start = Math.max(searchedTo, at - anchor.before - 1);
+    const end = Math.min(text.length, at + anchor.literal.length + anchor.after);
+    const window = text.slice(start, end);
+    rule.pattern.lastIndex = 0;
+    let last = start;
+    for (const match of window.matchAll(rule.pattern)) {
+      // Only matches around this occurrence; later ones get windows of their own.
+      if (match.index + start > at) break;
+      yield { index: match.index + start, 0: match[0] };
+      last = match.index + start + match[0].length;
+    }
+    searchedTo = Math.max(last, at + 1);
+  }
 }
 
 const HASH_OUTPUT = /^\[HASH:[0-9a-f]{16}\]$/;
@@ -233,23 +268,23 @@ export class Redactor {
     }
     const found: string[] = [];
     let current = text;
+    let view = escapesAsSpaces(current);
     for (const rule of this.#detectors) {
-      const next = this.#replaceInJsonText(rule, current, found);
+      const next = this.#replaceInJsonText(rule, current, view, found);
       if (next === undefined) return undefined;
+      if (next !== current) view = escapesAsSpaces(next);
       current = next;
     }
     for (const rule of found) this.count(rule);
     return current;
   }
 
-  #replaceInJsonText(rule: TextRule, text: string, found: string[]): string | undefined {
+  /** `view` is `text` with escapes of control characters as spaces (escapesAsSpaces). */
+  #replaceInJsonText(rule: TextRule, text: string, view: string, found: string[]): string | undefined {
     if (!mayMatch(rule, text)) return text;
-    // Escapes of control characters as spaces, so a token right after one starts where it does in the decoded text.
-    const view = ESCAPED_CONTROL.test(text) ? text.replace(ESCAPED_CONTROL_ALL, (escape) => " ".repeat(escape.length)) : text;
-    rule.pattern.lastIndex = 0;
     let result = "";
     let copied = 0;
-    for (const match of view.matchAll(rule.pattern)) {
+    for (const match of matchesOf(rule, view)) {
       let [start, end] = [0, match[0].length];
       if (rule.locate) {
         const located = rule.locate(match[0]);
@@ -328,6 +363,11 @@ export class Redactor {
   }
 }
 
+/** Escapes of control characters as spaces, so a token right after one starts where it does in the decoded text. */
+function escapesAsSpaces(text: string): string {
+  return ESCAPED_CONTROL.test(text) ? text.replace(ESCAPED_CONTROL_ALL, (escape) => " ".repeat(escape.length)) : text;
+}
+
 /** Printable ASCII but `"` and `\`: what may be cut out of a JSON string and replaced as it is. */
 const SAFE_IN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
@@ -360,7 +400,7 @@ function jsonStringContext(text: string, at: number): "redact" | "left" | "numbe
 }
 
 function textRuleOf(detector: Detector): TextRule {
-  return { name: detector.name, pattern: detector.pattern, locate: detector.locate, group: false, hints: detector.hints };
+  return { name: detector.name, pattern: detector.pattern, locate: detector.locate, group: false, hints: detector.hints, anchor: detector.anchor };
 }
 
 /** False when the text holds none of the rule's hints, so its pattern cannot match it. */
@@ -374,8 +414,8 @@ function mayMatch(rule: TextRule, text: string): boolean {
 function matches(rule: TextRule, text: string): boolean {
   if (!mayMatch(rule, text)) return false;
   rule.pattern.lastIndex = 0;
-  if (!rule.locate) return rule.pattern.test(text);
-  for (const match of text.matchAll(rule.pattern)) if (rule.locate(match[0])) return true;
+  if (!rule.locate && rule.anchor === undefined) return rule.pattern.test(text);
+  for (const match of matchesOf(rule, text)) if (!rule.locate || rule.locate(match[0])) return true;
   return false;
 }
 

@@ -51,6 +51,19 @@ describe("built-in detectors", () => {
     expect(redactor.text("id 12345678901234567890123")).toBe("id 12345678901234567890123");
   });
 
+  it("in a long text, e-mail addresses are searched around each @ only, and found exactly as in short texts", () => {
+    const redactor = new Redactor(rules({ detectors: ["email"] }));
+    const addresses = ["a@b.co", `${"x".repeat(64)}@example.com`, `first.last@${"sub.".repeat(40)}example.org`, "not an address @ here", "ann@example.com"];
+    const filler = (length: number) => "lorem ipsum ".repeat(Math.ceil(length / 12)).slice(0, length);
+    const pieces = addresses.flatMap((address, index) => [filler(1500 + index * 37), address, index % 2 ? "@@" : " "]);
+    const long = pieces.join(" ");
+    expect(long.length).toBeGreaterThan(4096);
+    expect(redactor.text(long)).toBe(pieces.map((piece) => redactor.text(piece)).join(" "));
+    expect(redactor.text(long).match(/\[REDACTED\]/g)).toHaveLength(4);
+    expect(redactor.mayChangeJson(JSON.stringify(long))).toBe(true);
+    expect(redactor.mayChangeJson(JSON.stringify(filler(9000) + "@ nothing@"))).toBe(false);
+  });
+
   it("an integer is checked as its decimal text; doubles and other integers stay numbers", () => {
     const redactor = new Redactor(rules());
     expect(redactor.value({ card: 4111111111111111, ts: 1700000000000, ratio: 0.4111111111111111 })).toEqual({ card: "[REDACTED]", ts: 1700000000000, ratio: 0.4111111111111111 });
