@@ -228,10 +228,11 @@ export class SpanBatch {
    * passes through untouched) and returns the new text, or undefined when it cannot (then nothing
    * changed, and the caller works on objects). False when the batch holds no such text.
    */
-  editStoredText(edit: (latin1: string) => string | undefined): boolean {
+  editStoredText(edit: (latin1: string) => string | undefined, known?: { json: Buffer; latin1: string }): boolean {
     const protobuf = this.#protobuf;
     if (!protobuf) return false;
-    const text = protobuf.transcoded.json.toString("latin1");
+    // `known`: the caller read peekJson() as Latin-1 already.
+    const text = known?.json === protobuf.transcoded.json ? known.latin1 : protobuf.transcoded.json.toString("latin1");
     const edited = edit(text);
     if (edited === undefined) return false;
     if (edited !== text) {
@@ -455,7 +456,7 @@ class TextParts {
 }
 
 class TextSpan implements SpanInContext {
-  readonly #span: { value: unknown };
+  #span: { value: unknown } | undefined;
   readonly #marks: NonNullable<SpanSummary["marks"]>;
 
   constructor(
@@ -466,10 +467,9 @@ class TextSpan implements SpanInContext {
     private readonly resourcePart: { value: unknown } | undefined,
   ) {
     this.#marks = summary.marks!;
-    this.#span = text.part(this.#marks.range)!;
   }
   get span(): unknown {
-    return this.#span.value;
+    return (this.#span ??= this.text.part(this.#marks.range)!).value;
   }
   get scope(): unknown {
     return this.scopePart?.value;

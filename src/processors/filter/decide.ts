@@ -20,6 +20,18 @@ export interface FilterDecision {
   droppedTraces: Set<string>;
 }
 
+/** Why a span-level filter drops one item (`not_kept` or the first drop rule selecting it); undefined: it stays. */
+export function spanDropReason(subject: FilterSubject, filter: CompiledFilter): string | undefined {
+  if (filter.keep.length > 0 && !filter.keep.some((rule) => rule.matches(subject))) return "not_kept";
+  for (const rule of filter.drop) if (rule.matches(subject)) return rule.name;
+  return undefined;
+}
+
+/** A filter whose every rule looks at one span at a time, and keeps orphans: decideEachSpan decides it. */
+export function isSpanLevel(filter: CompiledFilter): boolean {
+  return filter.orphans === "keep" && [...filter.keep, ...filter.drop].every((rule) => rule.level === "span");
+}
+
 /**
  * Decides which items stay: those a keep rule selects (when there are keep rules), less those a
  * drop rule selects; trace-level rules select every item of a trace one of its items matches.

@@ -3,25 +3,27 @@ import type { ProcessorSettings } from "../../pipeline/component.js";
 import type { EventBatch } from "../../pipeline/batch.js";
 import type { SpanBatch } from "../../pipeline/span-batch.js";
 import { filterConfigSchema, type FilterConfig } from "./config.js";
-import { decideFilter, type FilterDecision } from "./decide.js";
+import { decideFilter, isSpanLevel, type FilterDecision } from "./decide.js";
 import { applyToEvents, observationItems } from "./events.js";
 import { compileFilter, type CompiledFilter } from "./rules.js";
-import { spanItems } from "./spans.js";
+import { decideEachSpan, spanItems } from "./spans.js";
 
 class Filter {
   readonly #rules: CompiledFilter;
+  readonly #spanLevel: boolean;
 
   constructor(
     private readonly settings: ProcessorSettings,
     config: FilterConfig,
   ) {
     this.#rules = compileFilter(config);
+    this.#spanLevel = isSpanLevel(this.#rules);
   }
 
   spans(batch: SpanBatch): void {
     let decision: FilterDecision | undefined;
     const dropped = batch.filterSpans((spans) => {
-      decision = decideFilter(spanItems(spans), this.#rules);
+      decision = this.#spanLevel ? decideEachSpan(spans, this.#rules) : decideFilter(spanItems(spans), this.#rules);
       return decision;
     });
     if (dropped > 0) batch.drop("filtered", dropped);

@@ -2,54 +2,120 @@ import { observationTypeOfRawSpan, rawResourceContext, rawScopeContext } from ".
 import type { ResourceContext, ScopeContext } from "../../conversion/span-context.js";
 import { spanIdText } from "../../model/span-ids.js";
 import type { SpanInContext } from "../../pipeline/span-batch.js";
-import type { FilterItem } from "./decide.js";
-import type { FilterSubject, SpanStatus } from "./rules.js";
+import { spanDropReason, type FilterDecision, type FilterItem } from "./decide.js";
+import type { CompiledFilter, FilterSubject, SpanStatus } from "./rules.js";
 
 type Attributes = Map<string, string | null>;
 
-/** The filter's view of a request's spans: each span a FilterItem; resources and scopes are read once. */
-export function spanItems(spans: readonly SpanInContext[]): FilterItem[] {
-  const resourceAttributes = new Map<unknown, Attributes>();
-  const typeContexts = new Map<unknown, ResourceContext | ScopeContext | null>();
-  const contextOf = <T>(raw: unknown, build: (raw: unknown) => T): T | null => {
-    if (!typeContexts.has(raw)) {
+/** What the spans of one request share: resources and scopes are read once. */
+class RequestCaches {
+  readonly resourceAttributes = new Map<unknown, Attributes>();
+  readonly #typeContexts = new Map<unknown, ResourceContext | ScopeContext | null>();
+
+  contextOf<T>(raw: unknown, build: (raw: unknown) => T): T | null {
+    if (!this.#typeContexts.has(raw)) {
       try {
-        typeContexts.set(raw, build(raw) as ResourceContext | ScopeContext);
+        this.#typeContexts.set(raw, build(raw) as ResourceContext | ScopeContext);
       } catch {
-        typeContexts.set(raw, null); // attributes the converter refuses: the span gets no type
+        this.#typeContexts.set(raw, null); // attributes the converter refuses: the span gets no type
       }
     }
-    return typeContexts.get(raw) as T | null;
-  };
+    return this.#typeContexts.get(raw) as T | null;
+  }
+}
+
+/**
+ * One span as the rules read it, each field read from the span's view on first use. `point`
+ * moves it to another span, so a request's spans can be decided one by one with one subject.
+ */
+export class SpanSubject implements FilterSubject {
+  readonly native = false;
+  #view!: SpanInContext;
+  #name: string | undefined | null = null;
+  #attributes: Attributes | undefined;
+
+  constructor(
+    private readonly caches: RequestCaches,
+    view?: SpanInContext,
+  ) {
+    if (view) this.point(view);
+  }
+
+  point(view: SpanInContext): this {
+    this.#view = view;
+    this.#name = null;
+    this.#attributes = undefined;
+    return this;
+  }
+
+  get name(): string | undefined {
+    if (this.#name === null) {
+      const name = this.#view.name;
+      this.#name = typeof name === "string" ? name : undefined;
+    }
+    return this.#name;
+  }
+
+  get scopeName(): string | undefined {
+    const name = this.#view.scopeName;
+    return typeof name === "string" ? name : undefined;
+  }
+
+  get status(): SpanStatus {
+    return statusOf(this.#view.statusCode);
+  }
+
+  observationType(): string | undefined {
+    const view = this.#view;
+    const resourceContext = this.caches.contextOf(view.resource, rawResourceContext);
+    const scopeContext = this.caches.contextOf(view.scope, rawScopeContext);
+    return resourceContext && scopeContext ? observationTypeOfRawSpan(view.span, resourceContext, scopeContext) : undefined;
+  }
+
+  attribute(key: string): string | null | undefined {
+    return this.#ownAttributes().get(key);
+  }
+
+  resourceAttribute(key: string): string | null | undefined {
+    const resource = this.#view.resource;
+    let map = this.caches.resourceAttributes.get(resource);
+    if (map === undefined) this.caches.resourceAttributes.set(resource, (map = attributeMap(field(resource, "attributes"))));
+    return map.get(key);
+  }
+
+  attributeKeys(): Iterable<string> {
+    return this.#ownAttributes().keys();
+  }
+
+  #ownAttributes(): Attributes {
+    return (this.#attributes ??= attributeMap(field(this.#view.span, "attributes")));
+  }
+}
+
+/** The filter's view of a request's spans, each a FilterItem (for rules that look across spans). */
+export function spanItems(spans: readonly SpanInContext[]): FilterItem[] {
+  const caches = new RequestCaches();
   return spans.map((view) => {
-    let attributes: Attributes | undefined;
-    const ownAttributes = () => (attributes ??= attributeMap(field(view.span, "attributes")));
-    const name = view.name;
-    const scopeName = view.scopeName;
-    const subject: FilterSubject = {
-      name: typeof name === "string" ? name : undefined,
-      scopeName: typeof scopeName === "string" ? scopeName : undefined,
-      get status() {
-        return statusOf(view.statusCode);
-      },
-      native: false,
-      observationType() {
-        const resourceContext = contextOf(view.resource, rawResourceContext);
-        const scopeContext = contextOf(view.scope, rawScopeContext);
-        return resourceContext && scopeContext ? observationTypeOfRawSpan(view.span, resourceContext, scopeContext) : undefined;
-      },
-      attribute: (key) => ownAttributes().get(key),
-      resourceAttribute(key) {
-        const resource = view.resource;
-        let map = resourceAttributes.get(resource);
-        if (map === undefined) resourceAttributes.set(resource, (map = attributeMap(field(resource, "attributes"))));
-        return map.get(key);
-      },
-      attributeKeys: () => ownAttributes().keys(),
-    };
     const parent = view.parentSpanId;
-    return { subject, traceId: view.traceId, id: view.spanId, parentId: parent ? spanIdText(parent) : undefined, rawParent: parent };
+    return { subject: new SpanSubject(caches, view), traceId: view.traceId, id: view.spanId, parentId: parent ? spanIdText(parent) : undefined, rawParent: parent };
   });
+}
+
+/**
+ * The same decision as decideFilter for filters whose rules look at one span at a time (no
+ * trace-level rule, orphans kept), made span by span with one subject: nothing per span is kept.
+ */
+export function decideEachSpan(spans: readonly SpanInContext[], filter: CompiledFilter): FilterDecision {
+  const subject = new SpanSubject(new RequestCaches());
+  const keep = new Array<boolean>(spans.length);
+  const dropsByRule = new Map<string, number>();
+  spans.forEach((view, index) => {
+    subject.point(view);
+    const reason = spanDropReason(subject, filter);
+    keep[index] = reason === undefined;
+    if (reason !== undefined) dropsByRule.set(reason, (dropsByRule.get(reason) ?? 0) + 1);
+  });
+  return { keep, dropsByRule, reparent: new Map(), droppedTraces: new Set() };
 }
 
 function field(value: unknown, name: string): unknown {
