@@ -48,19 +48,18 @@ class Redaction {
 
   async spans(batch: SpanBatch): Promise<void> {
     const redactor = this.#redactorFor(batch.context);
-    if (!redactor.empty && this.#mayChange(batch, redactor)) {
-      // A protobuf request's stored text is redacted where it stands when it can be; else its objects.
-      if (!batch.editStoredText((text) => redactor.redactSpansJsonText(text))) redactResourceSpans(batch.editResourceSpans(), redactor);
-      this.#flush();
+    if (!redactor.empty) {
+      // A scan of the text the batch would store: most requests hold nothing to redact, and keep their fast path.
+      const json = batch.peekJson();
+      const text = json?.toString(redactor.asciiOnly ? "latin1" : "utf8");
+      if (text === undefined || redactor.mayChangeJson(text)) {
+        // A protobuf request's stored text is redacted where it stands when it can be; else its objects.
+        const known = json !== undefined && redactor.asciiOnly ? { json, latin1: text! } : undefined;
+        if (!batch.editStoredText((latin1) => redactor.redactSpansJsonText(latin1), known)) redactResourceSpans(batch.editResourceSpans(), redactor);
+        this.#flush();
+      }
     }
     await this.#callback?.maskSpans(batch);
-  }
-
-  /** A scan of the text the batch would store: most requests hold nothing to redact, and keep their fast path. */
-  #mayChange(batch: SpanBatch, redactor: Redactor): boolean {
-    const json = batch.peekJson();
-    if (json === undefined) return true;
-    return redactor.mayChangeJson(json.toString(redactor.asciiOnly ? "latin1" : "utf8"));
   }
 
   #flush(): void {

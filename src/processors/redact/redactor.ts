@@ -261,7 +261,8 @@ export class Redactor {
    * left to the walk, which writes it as text.
    */
   redactSpansJsonText(text: string): string | undefined {
-    if (this.#patterns.length > 0 || text.includes("\\u")) return undefined;
+    // Latin-1 text holds what ASCII rules look for exactly as the UTF-8 does (asciiOnly).
+    if (!this.asciiOnly || text.includes("\\u")) return undefined;
     if (this.#keyHints.length > 0) {
       const lower = text.toLowerCase();
       if (this.#keyHints.some((hint) => lower.includes(hint))) return undefined;
@@ -272,18 +273,22 @@ export class Redactor {
     for (const rule of this.#detectors) {
       const next = this.#replaceInJsonText(rule, current, view, found);
       if (next === undefined) return undefined;
-      if (next !== current) view = escapesAsSpaces(next);
-      current = next;
+      [current, view] = next;
     }
     for (const rule of found) this.count(rule);
     return current;
   }
 
-  /** `view` is `text` with escapes of control characters as spaces (escapesAsSpaces). */
-  #replaceInJsonText(rule: TextRule, text: string, view: string, found: string[]): string | undefined {
-    if (!mayMatch(rule, text)) return text;
+  /**
+   * `view` is `text` with escapes of control characters as spaces (escapesAsSpaces); returns both
+   * after the rule's replacements (which never touch an escape, so the view takes them as they are).
+   */
+  #replaceInJsonText(rule: TextRule, text: string, view: string, found: string[]): [string, string] | undefined {
+    if (!mayMatch(rule, text)) return [text, view];
     let result = "";
+    let resultView = "";
     let copied = 0;
+    let replaced = false;
     for (const match of matchesOf(rule, view)) {
       let [start, end] = [0, match[0].length];
       if (rule.locate) {
@@ -300,10 +305,13 @@ export class Redactor {
       if (context === "left") continue;
       if (this.#insidePseudonym(text, at, to - at) || this.#isOutput(secret)) continue;
       found.push(rule.name);
-      result += text.slice(copied, at) + this.#replacementFor(secret);
+      const replacement = this.#replacementFor(secret);
+      result += text.slice(copied, at) + replacement;
+      resultView += view.slice(copied, at) + replacement;
       copied = to;
+      replaced = true;
     }
-    return copied === 0 ? text : result + text.slice(copied);
+    return replaced ? [result + text.slice(copied), resultView + view.slice(copied)] : [text, view];
   }
 
   #plainText(value: string): string {

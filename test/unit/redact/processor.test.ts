@@ -81,6 +81,15 @@ describe("redact in an otel pipeline", () => {
     expect(spanOut.spans[0]!.attributes[1]).toEqual({ key: "gen_ai.prompt", value: { stringValue: '[{"content": "[REDACTED]"}]' } });
   });
 
+  it("a key rule with non-ASCII letters still selects its key in a protobuf request (the text scan cannot see it)", async () => {
+    const data = resourceSpans([span({ attributes: { "clé.privée": "s3cret", note: "ann@example.com" } })]);
+    const batch = new SpanBatch(context(), OtlpTraceRequest.fromProtobuf(toProtobuf(data)));
+    await redact({ keys: ["clé.*"] }).processSpans(batch);
+    const stored = batch.serialise().toString("utf8");
+    expect(stored).toContain('{"key":"clé.privée","value":{"stringValue":"[REDACTED]"}}');
+    expect(stored).not.toContain("ann@example.com");
+  });
+
   it("a number a text's JSON holds, or an intValue, makes a protobuf request take the walk, which writes it as text", async () => {
     const data = resourceSpans([span({ attributes: { "gen_ai.prompt": '{"card":4111111111111111, "to":"ann@example.com"}' } })]);
     const stored = await storedByOtelPipeline(OtlpTraceRequest.fromProtobuf(toProtobuf(data)));
