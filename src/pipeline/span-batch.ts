@@ -239,7 +239,10 @@ export class SpanBatch {
       // Unless serialise() handed it on, nothing else has the earlier text.
       if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
       // No layout: its offsets no longer hold (dropping spans later takes the object path).
-      protobuf.transcoded = { json: Buffer.from(edited, "latin1"), spans: protobuf.transcoded.spans };
+      // Into a pooled buffer, as the transcoder's text was: a fresh one per request would cost full collections.
+      const json = this.pool?.take(edited.length) ?? Buffer.allocUnsafeSlow(edited.length);
+      json.write(edited, 0, "latin1");
+      protobuf.transcoded = { json, spans: protobuf.transcoded.spans };
     }
     return true;
   }
