@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateBucketCommand, DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { ROOT_CONTEXT, trace } from "@opentelemetry/api";
@@ -42,6 +43,7 @@ let daemon: TestDaemon;
 let folder: string;
 let configFile: string;
 let env: Record<string, string>;
+const logLines: string[] = [];
 
 beforeAll(async () => {
   s3 = await startS3(BUCKET);
@@ -59,7 +61,8 @@ beforeAll(async () => {
   env = { ...KEYS, S3_BUCKET: BUCKET, S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: "S3RVER", S3_SECRET_ACCESS_KEY: "S3RVER", REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379" };
   configFile = join(folder, "privacy.yaml");
   await writeFile(configFile, yaml);
-  daemon = await startDaemon(yaml, { env });
+  // Every log line the daemon writes, down to debug, is checked for secrets too.
+  daemon = await startDaemon(yaml, { env, logger: pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }) });
 });
 
 afterAll(async () => {
@@ -141,7 +144,7 @@ async function sendWithLangfuseSdks(): Promise<void> {
 }
 
 describe("config/examples/privacy.yaml with real clients", () => {
-  it("keeps every secret out of the spool, the dead letters, S3, the queues and the metrics; drops filtered spans", async () => {
+  it("keeps every secret out of the spool, the dead letters, S3, the queues, the metrics and the logs; drops filtered spans", async () => {
     await sendWithOtelSdk();
     await sendWithLangfuseSdks();
     await settled();
@@ -179,6 +182,8 @@ describe("config/examples/privacy.yaml with real clients", () => {
 
     const scrape = await (await fetch(`http://${daemon.service.metricsServer!.address()}/metrics`)).text();
     expectNoLeak([scrape], "the metrics");
+    expect(logLines.length).toBeGreaterThan(0);
+    expectNoLeak(logLines, "the logs");
     expect(scrape).toMatch(/redactions_total\{[^}]*rule="email"[^}]*\} [1-9]/);
     expect(scrape).toMatch(/redactions_total\{[^}]*rule="customer_id"[^}]*\} [1-9]/);
     expect(scrape).toMatch(/filter_dropped_total\{[^}]*rule="not_kept"[^}]*\} [1-9]/);

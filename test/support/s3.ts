@@ -41,7 +41,8 @@ export async function startS3(bucket = "langfuse") {
     await rm(directory, { recursive: true, force: true });
   }
 
-  return { endpoint, bucket, client, listKeys, getObject, getJson, stop };
+  /** `directory`: where s3rver keeps the objects on disk, for tests that read every stored byte. */
+  return { endpoint, bucket, directory, client, listKeys, getObject, getJson, stop };
 }
 
 export type TestS3 = Awaited<ReturnType<typeof startS3>>;
