@@ -81,6 +81,20 @@ describe("redact in an otel pipeline", () => {
     expect(spanOut.spans[0]!.attributes[1]).toEqual({ key: "gen_ai.prompt", value: { stringValue: '[{"content": "[REDACTED]"}]' } });
   });
 
+  it("spans dropped after redact (sampling, filter) leave the redacted text redacted", async () => {
+    const data = resourceSpans([
+      span({ traceId: "1".repeat(32), spanId: "1".repeat(16), name: "keep ann@example.com" }),
+      span({ traceId: "2".repeat(32), spanId: "2".repeat(16), name: "drop ann@example.com" }),
+    ]);
+    const batch = new SpanBatch(context(), OtlpTraceRequest.fromProtobuf(toProtobuf(data)));
+    await redact().processSpans(batch);
+    expect(batch.retainByTraceId((traceId) => traceId === "1".repeat(32))).toBe(1);
+    const stored = batch.serialise().toString("utf8");
+    expect(stored).not.toContain("ann@example.com");
+    expect(stored).toContain("keep [REDACTED]");
+    expect(stored).not.toContain("drop");
+  });
+
   it("a key rule with non-ASCII letters still selects its key in a protobuf request (the text scan cannot see it)", async () => {
     const data = resourceSpans([span({ attributes: { "clé.privée": "s3cret", note: "ann@example.com" } })]);
     const batch = new SpanBatch(context(), OtlpTraceRequest.fromProtobuf(toProtobuf(data)));
