@@ -8,12 +8,14 @@ import { InvalidDataError } from "./errors.js";
 import { spanIdText } from "../model/span-ids.js";
 
 /**
- * The spans of one request inside an `otel` pipeline, stored at the end as one JSON object (the
- * `resourceSpans` array in the OTLP/JSON shape of src/model/otlp.ts). Processors count spans,
- * keep or drop them by trace id, and check them; nothing else is needed of the data, so protobuf
- * requests are never turned into objects when the transcoder can read them: their JSON is written
- * straight from the bytes (src/otlp/protobuf-json.ts). Everything else (OTLP/JSON, protobuf the
- * transcoder leaves alone, a check that needs the details) works on objects. Before `validate`
+ * The spans of one request inside an `otel` pipeline (or an events pipeline's processors that work
+ * before conversion), stored at the end as one JSON object (the `resourceSpans` array in the
+ * OTLP/JSON shape of src/model/otlp.ts). Processors count spans, keep or drop them by trace id or
+ * by what they read of each span (filterSpans), check them, and edit their text (redact), so
+ * protobuf requests are not turned into objects when the transcoder can read them: their JSON is
+ * written straight from the bytes (src/otlp/protobuf-json.ts), and from then on that text is what
+ * the batch holds. Everything else (OTLP/JSON, protobuf the transcoder leaves alone, a change that
+ * needs the details) works on objects, parsed from the text where there is one. Before `validate`
  * the structure is unchecked, so the object side walks it defensively.
  */
 export class SpanBatch {
