@@ -25,8 +25,8 @@ export interface SpanSummary {
   complete: boolean;
   /** The span, its scope or its resource nests deeper than MAX_NESTING_DEPTH (measured on the JSON written). */
   tooDeep: boolean;
-  /** Where the span's fields are in the text (without `keep` only): see SpanMarks. */
-  marks?: SpanMarks;
+  /** Where the span's fields are in the text: see SpanMarks. */
+  marks: SpanMarks;
 }
 
 /** A byte range of the JSON text: [start, end). */
@@ -62,7 +62,7 @@ export interface TranscodedRequest {
   json: Buffer;
   /** Every span of the request (kept or not), in order. */
   spans: SpanSummary[];
-  /** Without `keep`: where everything is in `json`. */
+  /** Where everything is in `json`; absent once the text was rewritten (SpanBatch). */
   layout?: TextLayout;
 }
 
@@ -419,7 +419,6 @@ class ObjectWriter {
   #first = true;
   #seen = 0;
   #open = -1;
-  #firstBeforeOpen = true;
 
   constructor(readonly out: Output) {
     out.byte(0x7b);
@@ -445,20 +444,9 @@ class ObjectWriter {
     if (this.#seen & bit) throw new Unsupported(`field ${field} split`);
     this.#closeArray();
     this.#seen |= bit;
-    this.#firstBeforeOpen = this.#first;
     this.#comma();
     this.out.bytes(name);
     this.#open = field;
-  }
-
-  /**
-   * The caller took back what the first element of `field` wrote (the key and the opening
-   * bracket with it): the field counts as not written. Only valid right after that first element.
-   */
-  reopen(field: number): void {
-    this.#seen &= ~(1 << field);
-    this.#open = -1;
-    this.#first = this.#firstBeforeOpen;
   }
 
   has(field: number): boolean {
@@ -640,23 +628,23 @@ function writeMessage(
 }
 
 /**
- * Transcodes a request. With `keep`, spans whose trace id it refuses are left out, and scopes and
- * resources left without spans disappear, as SpanBatch.retainSpans does on objects. With `pool`,
- * the returned JSON is borrowed from it (when its size is pooled): the caller gives it back.
+ * Transcodes a request, recording where each part is in the text (keptSpansText writes a subset
+ * from it). With `pool`, the returned JSON is borrowed from it (when its size is pooled): the
+ * caller gives it back.
  */
-export function transcodeTraceRequest(body: Buffer, keep?: (traceId: string | undefined) => boolean, pool?: OutputBuffers): TranscodedRequest {
+export function transcodeTraceRequest(body: Buffer, pool?: OutputBuffers): TranscodedRequest {
   const out = new Output(Math.ceil(body.length * SIZE_RATIO) + SIZE_SLACK, pool);
   try {
-    return transcodeInto(out, body, keep);
+    return transcodeInto(out, body);
   } catch (error) {
     out.abandon();
     throw error;
   }
 }
 
-function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | undefined) => boolean) | undefined): TranscodedRequest {
+function transcodeInto(out: Output, body: Buffer): TranscodedRequest {
   const spans: SpanSummary[] = [];
-  const layout: TextLayout | undefined = keep === undefined ? { resources: [] } : undefined;
+  const layout: TextLayout = { resources: [] };
   out.byte(0x5b);
   let resources = 0;
   const request = new Reader(body, 0, body.length);
@@ -668,16 +656,13 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
     }
     expectWire(tag & 7, WIRE_LEN);
     const resourceEnd = request.length();
-    const resourceStart = out.position;
-    if (resources > 0) out.byte(0x2c);
+    if (resources++ > 0) out.byte(0x2c);
     const reader = new Reader(body, request.position, resourceEnd);
     const objectStart = out.position;
     const object = new ObjectWriter(out);
-    const resourceLayout: TextLayout["resources"][number] | undefined = layout ? { range: [objectStart, objectStart], scopes: [] } : undefined;
+    const resourceLayout: TextLayout["resources"][number] = { range: [objectStart, objectStart], scopes: [] };
     const resourceDepth: ItemDepth = { tooDeep: false };
     const firstSpan = spans.length;
-    let scopes = 0;
-    let keptScopes = 0;
     while (!reader.done) {
       const resourceTag = reader.tag();
       const field = resourceTag >>> 3;
@@ -688,21 +673,13 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
         const end = reader.length();
         const valueStart = out.position;
         writeMessage(RESOURCE, new Reader(body, reader.position, end), out, 1, resourceDepth);
-        if (resourceLayout) resourceLayout.resource = [valueStart, out.position];
+        resourceLayout.resource = [valueStart, out.position];
         reader.position = end;
       } else if (field === 2) {
         expectWire(wire, WIRE_LEN);
         const scopeEnd = reader.length();
-        const beforeScope = out.position;
         object.element(2, RESOURCE_SPANS_KEYS.scopeSpans);
-        const kept = scopeSpans(new Reader(body, reader.position, scopeEnd), out, spans, keep, resourceLayout?.scopes);
-        scopes += 1;
-        if (kept) keptScopes += 1;
-        else {
-          // Every span of the scope was left out: so is the scope (and its comma or the array's opening).
-          out.position = beforeScope;
-          if (keptScopes === 0) object.reopen(2);
-        }
+        scopeSpans(new Reader(body, reader.position, scopeEnd), out, spans, resourceLayout.scopes);
         reader.position = scopeEnd;
       } else if (field === 3) {
         expectWire(wire, WIRE_LEN);
@@ -711,28 +688,18 @@ function transcodeInto(out: Output, body: Buffer, keep: ((traceId: string | unde
       } else reader.skip(wire);
     }
     object.end();
-    if (resourceLayout) {
-      resourceLayout.range = [objectStart, out.position];
-      layout!.resources.push(resourceLayout);
-    }
+    resourceLayout.range = [objectStart, out.position];
+    layout.resources.push(resourceLayout);
     // The resource may come after its spans on the wire.
     if (resourceDepth.tooDeep) for (let index = firstSpan; index < spans.length; index += 1) spans[index]!.tooDeep = true;
     request.position = resourceEnd;
-    if (scopes > 0 && keptScopes === 0) out.position = resourceStart;
-    else resources += 1;
   }
   out.byte(0x5d);
   return { json: out.take(), spans, layout };
 }
 
-/** Writes one ScopeSpans; returns false when it had spans and `keep` left out all of them (nothing useful written). */
-function scopeSpans(
-  reader: Reader,
-  out: Output,
-  summaries: SpanSummary[],
-  keep: ((traceId: string | undefined) => boolean) | undefined,
-  layouts: TextLayout["resources"][number]["scopes"] | undefined,
-): boolean {
+/** Writes one ScopeSpans, and records where it and its spans are. */
+function scopeSpans(reader: Reader, out: Output, summaries: SpanSummary[], layouts: TextLayout["resources"][number]["scopes"]): void {
   const objectStart = out.position;
   const object = new ObjectWriter(out);
   const scopeDepth: ItemDepth = { tooDeep: false };
@@ -740,7 +707,6 @@ function scopeSpans(
   let scopeRange: TextRange | undefined;
   let nameRange: TextRange | undefined;
   let spans = 0;
-  let kept = 0;
   while (!reader.done) {
     const tag = reader.tag();
     const field = tag >>> 3;
@@ -750,30 +716,22 @@ function scopeSpans(
       object.key(1, SCOPE_SPANS_KEYS.scope);
       const end = reader.length();
       const valueStart = out.position;
-      const marks: SpanMarks | undefined = layouts ? { range: [0, 0], spanId: undefined, parentSpanId: undefined } : undefined;
+      const marks: SpanMarks = { range: [0, 0], spanId: undefined, parentSpanId: undefined };
       writeMessage(SCOPE, new Reader(reader.source, reader.position, end), out, 1, scopeDepth, marks);
       scopeRange = [valueStart, out.position];
-      nameRange = marks?.name;
+      nameRange = marks.name;
       reader.position = end;
     } else if (field === 2) {
       expectWire(wire, WIRE_LEN);
       const end = reader.length();
-      const before = out.position;
       object.element(2, SCOPE_SPANS_KEYS.spans);
       const spanDepth: ItemDepth = { tooDeep: false };
       const spanStart = out.position;
-      const marks: SpanMarks | undefined = layouts ? { range: [spanStart, spanStart], spanId: undefined, parentSpanId: undefined } : undefined;
+      const marks: SpanMarks = { range: [spanStart, spanStart], spanId: undefined, parentSpanId: undefined };
       const written = writeMessage(SPAN, new Reader(reader.source, reader.position, end), out, 1, spanDepth, marks);
-      if (marks) marks.range = [spanStart, out.position];
-      const summary: SpanSummary = { traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2), tooDeep: spanDepth.tooDeep, marks };
-      summaries.push(summary);
-      const { traceId } = summary;
+      marks.range = [spanStart, out.position];
+      summaries.push({ traceId: written.firstHex, complete: written.object.has(1) && written.object.has(2), tooDeep: spanDepth.tooDeep, marks });
       spans += 1;
-      if (keep === undefined || keep(traceId)) kept += 1;
-      else {
-        out.position = before;
-        if (kept === 0) object.reopen(2);
-      }
       reader.position = end;
     } else if (field === 3) {
       expectWire(wire, WIRE_LEN);
@@ -782,19 +740,18 @@ function scopeSpans(
     } else reader.skip(wire);
   }
   object.end();
-  layouts?.push({ range: [objectStart, out.position], scope: scopeRange, name: nameRange, firstSpan, spanCount: spans });
+  layouts.push({ range: [objectStart, out.position], scope: scopeRange, name: nameRange, firstSpan, spanCount: spans });
   if (scopeDepth.tooDeep) for (let index = firstSpan; index < summaries.length; index += 1) summaries[index]!.tooDeep = true;
-  return spans === 0 || kept > 0;
 }
 
 /**
  * The text of a transcoded request with only the spans `kept` marks (by span index), copied out of
- * the text already written (its layout) instead of transcoding again: the same text a transcode
- * with that `keep` gives, scopes and resources left without spans removed alike.
+ * the text already written (its layout) instead of transcoding again. Scopes and resources left
+ * without spans are removed, as SpanBatch removes them from objects.
  */
 export function keptSpansText(transcoded: TranscodedRequest, kept: readonly boolean[], pool?: OutputBuffers): Buffer {
   const { json, spans, layout } = transcoded;
-  if (layout === undefined) throw new Error("keptSpansText needs the layout of a transcode without keep");
+  if (layout === undefined) throw new Error("keptSpansText needs the layout of the text as transcoded");
   const out = new Output(json.length + 2, pool);
   const copy = (start: number, end: number) => out.bytes(json.subarray(start, end));
   const keptIn = (scope: TextLayout["resources"][number]["scopes"][number]) => {
@@ -820,14 +777,14 @@ export function keptSpansText(transcoded: TranscodedRequest, kept: readonly bool
         copy(scope.range[0], scope.range[1]);
         return;
       }
-      const first = spans[scope.firstSpan]!.marks!.range;
-      const last = spans[scope.firstSpan + scope.spanCount - 1]!.marks!.range;
+      const first = spans[scope.firstSpan]!.marks.range;
+      const last = spans[scope.firstSpan + scope.spanCount - 1]!.marks.range;
       copy(scope.range[0], first[0]);
       let written = 0;
       for (let index = scope.firstSpan; index < scope.firstSpan + scope.spanCount; index += 1) {
         if (!kept[index]) continue;
         if (written++ > 0) out.byte(0x2c);
-        const range = spans[index]!.marks!.range;
+        const range = spans[index]!.marks.range;
         copy(range[0], range[1]);
       }
       copy(last[1], scope.range[1]);

@@ -28,12 +28,11 @@ export class SpanBatch {
   /** The objects' JSON text as received, while no span was dropped. */
   #receivedJson: Buffer | undefined;
   /**
-   * For protobuf requests: the transcoded text, and once a span was dropped, which spans are kept
-   * and how many. `written` is the kept-mask the text was last written with (undefined: every
-   * span); while it is undefined the transcoder's layout says where each span is in the text.
-   * From the transcode on, the text is what the batch holds: objects are parsed from it.
+   * For protobuf requests: the transcoded text with a summary of each span it holds, and once a
+   * span was dropped, which of them are kept and how many. From the transcode on, the text is what
+   * the batch holds: objects are parsed from it. Its layout holds until the text is rewritten.
    */
-  #protobuf: { transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number; written?: boolean[] } | undefined;
+  #protobuf: { transcoded: TranscodedRequest; kept: boolean[] | undefined; keptCount: number } | undefined;
   /** The transcoded text serialise() returned last: someone else's to give back. */
   #handedOver: Buffer | undefined;
 
@@ -50,7 +49,7 @@ export class SpanBatch {
   #read(request: OtlpTraceRequest): void {
     if (request.protobuf !== undefined) {
       try {
-        const transcoded = transcodeTraceRequest(request.protobuf, undefined, this.pool);
+        const transcoded = transcodeTraceRequest(request.protobuf, this.pool);
         this.#protobuf = { transcoded, kept: undefined, keptCount: transcoded.spans.length };
         return;
       } catch {
@@ -170,18 +169,18 @@ export class SpanBatch {
   serialise(): Buffer {
     const protobuf = this.#protobuf;
     if (protobuf) {
-      const { kept, written } = protobuf;
-      if (kept !== undefined && (written === undefined || kept.some((keep, index) => keep !== written[index]))) {
-        if (written !== undefined || protobuf.transcoded.layout === undefined) {
-          // Written once with a mask already: its layout no longer holds. Rare (serialise, then drop).
+      const { kept, transcoded } = protobuf;
+      if (kept !== undefined) {
+        if (transcoded.layout === undefined) {
+          // Rewritten text (redact, an earlier serialise): the object path knows no offsets. Rare.
           this.#toObjects();
           return this.serialise();
         }
-        const json = keptSpansText(protobuf.transcoded, kept, this.pool);
+        const json = keptSpansText(transcoded, kept, this.pool);
         // The earlier text holds spans dropped since; unless it was handed on, nothing else has it.
-        if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
-        protobuf.transcoded = { json, spans: protobuf.transcoded.spans };
-        protobuf.written = [...kept];
+        if (transcoded.json !== this.#handedOver) this.pool?.give(transcoded.json);
+        protobuf.transcoded = { json, spans: transcoded.spans.filter((_, index) => kept[index]) };
+        protobuf.kept = undefined;
       }
       return (this.#handedOver = protobuf.transcoded.json);
     }
@@ -264,12 +263,12 @@ export class SpanBatch {
    * kept spans (by the same index) a new parent span id, or none. Scopes and resources left empty
    * are removed. Returns how many spans were dropped.
    *
-   * A protobuf request is read from its transcoded text (one JSON.parse) and stays on the
-   * transcoder's path unless a span is reparented, which needs the decoded objects.
+   * A protobuf request is read where the transcoder recorded each span's parts (a span is parsed
+   * only when `decide` reads it whole) and stays text unless a span is reparented.
    */
   filterSpans(decide: (spans: readonly SpanInContext[]) => { keep: boolean[]; reparent?: ReadonlyMap<number, unknown> }): number {
     const protobuf = this.#protobuf;
-    const layout = protobuf?.written === undefined ? protobuf?.transcoded.layout : undefined;
+    const layout = protobuf?.transcoded.layout;
     if (protobuf && layout) {
       const listed: number[] = [];
       const spans: SpanInContext[] = [];
@@ -348,12 +347,10 @@ export class SpanBatch {
     this.#objects = JSON.parse(protobuf.transcoded.json.toString("utf8")) as unknown[];
     // Unless serialise() handed it on, nothing else has the transcoded text.
     if (protobuf.transcoded.json !== this.#handedOver) this.pool?.give(protobuf.transcoded.json);
-    const { kept, written } = protobuf;
+    const kept = protobuf.kept;
     if (kept) {
-      // The text holds the spans of `written`, in order.
-      const inText = written === undefined ? kept : kept.filter((_, index) => written[index]);
       let index = 0;
-      this.#retainObjects(() => inText[index++]!);
+      this.#retainObjects(() => kept[index++]!);
     }
   }
 
@@ -471,7 +468,7 @@ class TextSpan implements SpanInContext {
     private readonly scopeNamePart: { value: unknown } | undefined,
     private readonly resourcePart: { value: unknown } | undefined,
   ) {
-    this.#marks = summary.marks!;
+    this.#marks = summary.marks;
   }
   get span(): unknown {
     return (this.#span ??= this.text.part(this.#marks.range)!).value;

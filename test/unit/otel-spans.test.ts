@@ -260,7 +260,7 @@ describe("the protobuf → JSON transcoder's refusals", () => {
     // Grows past its first guess: the smaller buffer goes back at once.
     const attributes = Object.fromEntries(Array.from({ length: 3000 }, (_, index) => [`k${index}`, index]));
     const wide = Buffer.from(toProtobuf(requestOf([spanOf({ name: "wide", attributes })])));
-    const { json } = transcodeTraceRequest(wide, undefined, pool);
+    const { json } = transcodeTraceRequest(wide, pool);
     expect(JSON.parse(json.toString("utf8"))).toEqual(decodeProtobufTraceRequest(wide));
     const outgrown = pool.freeBytes;
     expect(outgrown).toBeGreaterThan(0);
@@ -272,9 +272,9 @@ describe("the protobuf → JSON transcoder's refusals", () => {
     const before = pool.freeBytes;
     const invalid = Buffer.from(toProtobuf(requestOf([spanOf({ name: "MARKER".repeat(400) })])));
     invalid.set([0xff], invalid.indexOf("MARKER"));
-    expect(() => transcodeTraceRequest(invalid, undefined, pool)).toThrow(new Unsupported("invalid UTF-8"));
+    expect(() => transcodeTraceRequest(invalid, pool)).toThrow(new Unsupported("invalid UTF-8"));
     expect(pool.freeBytes).toBe(before);
-    const after = transcodeTraceRequest(Buffer.from(toProtobuf(requestOf([spanOf({ name: "x".repeat(3000) })]))), undefined, pool);
+    const after = transcodeTraceRequest(Buffer.from(toProtobuf(requestOf([spanOf({ name: "x".repeat(3000) })]))), pool);
     expect(JSON.parse(after.json.toString("utf8"))[0].scopeSpans[0].spans[0].name).toBe("x".repeat(3000));
     expect(pool.freeBytes).toBeLessThan(before);
   });
